@@ -1,0 +1,7 @@
+"""``python -m workbench`` is the ``workbench`` command (also under ``accelerate launch``)."""
+
+import sys
+
+from workbench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,122 @@
+"""The ``workbench`` command line: models, datasets, train, eval, predict.
+
+Flags of ``train`` are derived from the config dataclasses (``--lr``, ``--batch-size``,
+``--lora-r`` ...): one declaration per setting. Exit codes: 0 success, 2 user error (one
+``error: …`` line on stderr, no traceback), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from workbench.config import TrainConfig, all_fields
+from workbench.errors import USER_ERRORS, UserError
+
+
+class UsageError(UserError):
+    """Bad command-line usage (argparse's own errors, raised instead of exiting)."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _optional(kind: type) -> Any:
+    """Parse a value that may be left empty: ``none``/``''`` mean "not set"."""
+    def parse(text: str) -> Any:
+        if text.strip().lower() in ("", "none", "null", "auto-detect"):
+            return None
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per config field, named ``--field-name``; unset flags keep the config's value."""
+    for section, f, kind in all_fields():
+        flag = f.metadata.get("flag", "--" + f.name.replace("_", "-"))
+        help_text = f.metadata.get("help", "")
+        if "choices" in f.metadata:
+            help_text += f" Choices: {', '.join(f.metadata['choices'])}."
+        help_text += f" Default: {f.default}."
+        if kind is bool:
+            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
+                                default=argparse.SUPPRESS, help=help_text)
+        else:
+            parser.add_argument(flag, dest=f.name, type=_optional(kind), metavar=f.name.upper(),
+                                default=argparse.SUPPRESS, help=help_text)
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="workbench", description="Fine-tune and understand pretrained models.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    p = sub.add_parser("models", help="List catalog models, availability and memory estimates.")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("datasets", help="List built-in datasets.")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("train", help="Fine-tune a model (flags override --config).")
+    p.add_argument("--config", help="YAML file with settings (e.g. a run's config.yaml).")
+    p.add_argument("--resume", metavar="DIR", help="Continue an interrupted run directory.")
+    p.add_argument("--demo", action="store_true",
+                   help="Default offline fine-tune plus the TF-IDF baseline on the same split.")
+    p.add_argument("--quiet", action="store_true", help="No progress bar.")
+    add_config_flags(p)
+    p = sub.add_parser("eval", help="Test metrics of a finished run.")
+    p.add_argument("--run", required=True, metavar="DIR")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("predict", help="Predict labels with a finished run's model.")
+    p.add_argument("--run", required=True, metavar="DIR")
+    p.add_argument("--text", action="append", default=[], help="A text (repeatable).")
+    p.add_argument("--file", help="A text file, one text per line.")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``workbench`` command; returns the exit code."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        args = build_parser().parse_args(argv)
+        from workbench import commands
+
+        return int(getattr(commands, f"cmd_{args.command}")(args) or 0)
+    except USER_ERRORS as err:
+        print(f"error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """``--config`` file (if any), then every flag given on the command line."""
+    base = TrainConfig.load(args.config) if args.config else TrainConfig()
+    names = {f.name for _, f, _ in all_fields()}
+    flags = {k: v for k, v in vars(args).items() if k in names}
+    return base.replace(**flags) if flags else base
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def resolve_path(path: str) -> Path:
+    return Path(path).expanduser()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""What each ``workbench`` subcommand does (argument parsing lives in :mod:`workbench.cli`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+from workbench.cli import config_from_args, print_json
+from workbench.errors import USER_ERRORS, UserError
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from workbench.models.listing import describe_catalog, format_catalog
+
+    rows = describe_catalog()
+    print_json(rows) if args.json else print(format_catalog(rows))
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from workbench.data import list_datasets
+
+    rows = list_datasets()
+    if args.json:
+        print_json(rows)
+        return 0
+    for r in rows:
+        avail = "available" if r.get("available") else "NOT INSTALLED"
+        print(f"{r['name']:<20} {avail:<14} {r.get('description', '')}")
+    print("Also: any CSV/TSV/JSONL/Parquet file path (--dataset FILE), a pandas DataFrame or "
+          "datasets.Dataset from Python.")
+    return 0
+
+
+def is_main_process() -> bool:
+    return os.environ.get("RANK", "0") == "0" and os.environ.get("LOCAL_RANK", "0") == "0"
+
+
+def follow(handle: Any, quiet: bool) -> None:
+    """Show a tqdm bar fed by the run's events until it ends; Ctrl-C stops the run cleanly."""
+    from tqdm import tqdm
+
+    bar = None
+    seen = 0
+    show = not quiet and is_main_process()
+    try:
+        while True:
+            events = handle.history
+            for e in events[seen:]:
+                if not show:
+                    continue
+                if e["type"] == "setup" and bar is None:
+                    bar = tqdm(total=e["total_steps"], unit="step", dynamic_ncols=True,
+                               desc="train", initial=0)
+                elif e["type"] == "step" and bar is not None:
+                    bar.n = e["step"]
+                    bar.set_postfix(loss=f"{e['loss']:.4f}", lr=f"{e['lr']:.2e}", refresh=False)
+                    bar.refresh()
+                elif e["type"] == "eval":
+                    msg = (f"step {e['step']}: val_loss {e['val_loss']:.4f}  "
+                           f"val_macro_f1 {e['val_macro_f1']:.4f}  "
+                           f"val_accuracy {e['val_accuracy']:.4f}{'  (best)' if e['best'] else ''}")
+                    (bar.write if bar else print)(msg)
+                elif e["type"] == "status" and e.get("message"):
+                    (bar.write if bar else print)(e["message"], file=sys.stderr)
+            seen = len(events)
+            if handle.done:
+                break
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        print("\nstopping after the current step …", file=sys.stderr)
+        handle.stop()
+        handle.wait()
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from workbench.training import train
+
+    if args.resume:
+        handle = train(resume=args.resume)
+    else:
+        handle = train(config_from_args(args))
+    follow(handle, args.quiet)
+    handle.wait()
+    if handle.error is not None:
+        if isinstance(handle.error, USER_ERRORS):
+            raise handle.error
+        message = handle.summary.get("error") if handle.summary else str(handle.error)
+        if not isinstance(handle.error, RuntimeError) or "loss became" not in str(handle.error):
+            traceback.print_exception(handle.error, file=sys.stderr)
+        print(f"error: run failed: {message}", file=sys.stderr)
+        if handle.run_dir:
+            print(f"run directory: {handle.run_dir}", file=sys.stderr)
+        return 1
+    if not is_main_process():
+        return 0
+    summary = handle.summary or {}
+    print(f"run directory: {handle.run_dir}")
+    print(f"status: {summary.get('status')}")
+    if summary.get("status") == "stopped":
+        print(f"resume with: workbench train --resume {handle.run_dir}")
+    if summary.get("test_macro_f1") is not None:
+        print(f"test macro-F1 {summary['test_macro_f1']:.4f}  "
+              f"test accuracy {summary['test_accuracy']:.4f}  "
+              f"({summary['trainable_parameters']:,} of {summary['total_parameters']:,} "
+              f"parameters trained, {summary['train_samples_per_second']} samples/s)")
+    if args.demo and handle.session is not None and summary.get("status") == "completed":
+        demo_baseline(handle, summary)
+    return 0
+
+
+def demo_baseline(handle: Any, summary: dict[str, Any]) -> None:
+    """Print the fine-tune next to TF-IDF + logistic regression on the same split."""
+    from workbench.baseline import tfidf_baseline
+    from workbench.training.rundir import write_json
+
+    base = tfidf_baseline(handle.session.data, handle.config.optim.seed)
+    summary["baseline_tfidf"] = base
+    write_json(handle.run_dir / "summary.json", summary)
+    print()
+    print(f"{'held-out test':<34}{'macro-F1':>10}{'accuracy':>10}")
+    print(f"{'fine-tuned ' + handle.config.model.model:<34}"
+          f"{summary['test_macro_f1']:>10.4f}{summary['test_accuracy']:>10.4f}")
+    print(f"{'TF-IDF + logistic regression':<34}"
+          f"{base['test_macro_f1']:>10.4f}{base['test_accuracy']:>10.4f}")
+    print(f"loss curves: {handle.run_dir / 'loss_curves.png'}")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from workbench.data import prepare_data
+    from workbench.runs import load_run
+    from workbench.tasks import classification_metrics
+
+    import torch
+
+    run = load_run(args.run)
+    data = prepare_data(run.config.data, run.config.optim.seed)
+    preds = run.predict(data.test.texts)
+    labels = run.summary.get("labels") or data.labels
+    if list(labels) != list(data.labels):
+        raise UserError(f"the run's labels {labels} differ from its data's {data.labels}")
+    probs = torch.tensor([[p["probs"][name] for name in labels] for p in preds])
+    metrics = classification_metrics(probs.clamp_min(1e-12).log(),
+                                     torch.tensor(data.test.labels), list(labels))
+    if args.json:
+        print_json(metrics)
+        return 0
+    print(f"run {run.path} — test split of {len(data.test)} examples")
+    print(f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}")
+    print(f"{'class':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
+    for name, m in metrics["per_class"].items():
+        print(f"{name:<16}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>10.4f}"
+              f"{m['support']:>9}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from workbench.runs import load_run
+
+    texts = list(args.text)
+    if args.file:
+        path = Path(args.file)
+        if not path.is_file():
+            raise UserError(f"file not found: {path}")
+        texts += [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not texts:
+        raise UserError("nothing to predict: give --text TEXT (repeatable) or --file FILE")
+    preds = load_run(args.run).predict(texts)
+    if args.json:
+        print_json(preds)
+    else:
+        for p in preds:
+            print(f"{p['label']}\t{p['confidence']:.3f}\t{p['text']}")
+    return 0

@@ -1,0 +1,391 @@
+"""Every user-facing setting, declared once.
+
+Each setting is a field of a frozen dataclass with a literal default and metadata
+(help text, range, step, log scale, choices). The YAML file, the CLI flags, the
+widget controls and the run manifest are all *derived* from these fields:
+nobody hand-writes a form or a flag.
+
+A field's metadata keys:
+
+``help``     one sentence shown as CLI help and widget tooltip.
+``min``/``max``  inclusive numeric range (``min_exclusive`` makes the lower bound open).
+``step``     slider step; ``log`` True for a log-scale slider.
+``choices``  allowed values of a string field.
+``flag``     CLI flag name when it differs from ``--field-name``.
+``restart``  True when changing it needs a new run (all but ``lr``).
+
+Validation runs in ``__post_init__`` and raises :class:`ConfigError` (a
+``ValueError``) with a fix-it message naming the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A setting has a value that is not allowed; the message says what is."""
+
+
+def setting(default: Any, help: str, **meta: Any) -> Any:
+    """Declare one setting: a dataclass field with a default and UI/CLI metadata."""
+    return field(default=default, metadata={"help": help, **meta})
+
+
+METHODS = ("full", "head-only", "freeze", "bitfit", "lora", "ia3")
+SCHEDULERS = ("linear", "cosine", "constant")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+BATCHING = ("length-grouped", "random")
+METRICS = ("val_macro_f1", "val_accuracy", "val_loss")
+
+
+def _check(section: Any) -> None:
+    """Validate every field of ``section`` against its metadata (type, range, choices)."""
+    hints = typing.get_type_hints(type(section))
+    for f in fields(section):
+        value = getattr(section, f.name)
+        meta = f.metadata
+        if value is None:
+            if not _allows_none(hints[f.name]):
+                raise ConfigError(f"{f.name} must be set; {meta.get('help', '')}")
+            continue
+        base = _base_type(hints[f.name])
+        if base is bool and not isinstance(value, bool):
+            raise ConfigError(f"{f.name} must be true or false, got {value!r}")
+        if base in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ConfigError(f"{f.name} must be a number, got {value!r}")
+        if base is int and isinstance(value, float) and not value.is_integer():
+            raise ConfigError(f"{f.name} must be a whole number, got {value!r}")
+        if base is str and not isinstance(value, str):
+            raise ConfigError(f"{f.name} must be a string, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{f.name} must be a finite number, got {value!r}")
+        _check_range(f.name, value, meta)
+
+
+def _check_range(name: str, value: Any, meta: typing.Mapping[str, Any]) -> None:
+    if "choices" in meta and value not in meta["choices"]:
+        allowed = ", ".join(str(c) for c in meta["choices"])
+        raise ConfigError(f"{name} must be one of {allowed}; got {value!r}")
+    lo, hi = meta.get("min"), meta.get("max")
+    if lo is None and hi is None:
+        return
+    open_lo = meta.get("min_exclusive", False)
+    too_low = lo is not None and (value <= lo if open_lo else value < lo)
+    too_high = hi is not None and value > hi
+    if too_low or too_high:
+        left = "(" if open_lo else "["
+        rng = f"{left}{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
+        typical = f"; typical {meta['typical']}" if "typical" in meta else ""
+        raise ConfigError(f"{name} must be in {rng}{typical}; got {value!r}")
+
+
+def _allows_none(tp: Any) -> bool:
+    return type(None) in typing.get_args(tp)
+
+
+def _base_type(tp: Any) -> Any:
+    """``float | None`` -> ``float``; plain types pass through."""
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0]
+    return tp
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the examples come from and how they are cleaned and split."""
+
+    dataset: str = setting(
+        "tweets-sentiment",
+        "Built-in dataset name, or a CSV/TSV/JSONL/Parquet file path.",
+    )
+    text_column: str | None = setting(None, "Column holding the text (auto-detected when empty).")
+    label_column: str | None = setting(None, "Column holding the label (auto-detected when empty).")
+    strip_urls: bool = setting(True, "Remove http(s):// and www. links from texts.")
+    replace_mentions: bool = setting(True, "Replace @user mentions with the token @user.")
+    fix_unicode: bool = setting(
+        True, "Repair broken unicode with ftfy and strip mangled byte runs it cannot repair."
+    )
+    drop_empty: bool = setting(True, "Drop rows whose text is empty after cleaning.")
+    drop_duplicates: bool = setting(True, "Drop rows whose cleaned text was already seen.")
+    min_confidence: float = setting(
+        0.0,
+        "Keep rows whose label confidence is at least this (needs a confidence column).",
+        min=0.0, max=1.0, step=0.05,
+    )
+    val_fraction: float = setting(
+        0.1, "Share of the data held out for validation.", min=0.01, max=0.5, step=0.01
+    )
+    test_fraction: float = setting(
+        0.1, "Share of the data held out for the final test.", min=0.01, max=0.5, step=0.01
+    )
+    max_train_samples: int | None = setting(
+        4000, "Cap on training examples (stratified); empty for all.", min=8, max=10_000_000, step=100
+    )
+    max_eval_samples: int | None = setting(
+        1000,
+        "Cap on validation and test examples each (stratified); empty for all.",
+        min=8, max=10_000_000, step=100,
+    )
+
+    def __post_init__(self) -> None:
+        _check(self)
+        if self.val_fraction + self.test_fraction >= 0.9:
+            raise ConfigError(
+                f"val_fraction + test_fraction must leave data to train on (< 0.9); got "
+                f"{self.val_fraction} + {self.test_fraction}"
+            )
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which pretrained model, and how it is adapted."""
+
+    model: str = setting(
+        "minilm-l6", "Catalog name, Hugging Face hub id, or local model directory."
+    )
+    method: str = setting(
+        "full",
+        "Adaptation method: full, head-only (linear probe), freeze (bottom k layers), "
+        "bitfit (biases only), lora, ia3.",
+        choices=METHODS,
+    )
+    freeze_layers: int = setting(
+        3, "Number of bottom encoder layers frozen by the freeze method.", min=0, max=48, step=1
+    )
+    lora_r: int = setting(8, "LoRA rank.", min=1, max=256, step=1)
+    lora_alpha: float = setting(16.0, "LoRA scaling alpha (scale = alpha / r).", min=0.5, max=1024.0)
+    lora_dropout: float = setting(
+        0.1, "Dropout on the LoRA input (a regularizer).", min=0.0, max=0.9, step=0.05
+    )
+    target_modules: str = setting(
+        "", "Comma-separated module names for LoRA/IA3 (empty: attention + MLP defaults)."
+    )
+    max_length: int = setting(128, "Maximum tokens per text.", min=8, max=4096, step=8)
+    trust_remote_code: bool = setting(
+        False, "Run code shipped with the model (only for models you trust)."
+    )
+
+    def __post_init__(self) -> None:
+        _check(self)
+        if not self.model.strip():
+            raise ConfigError("model must be a catalog name, hub id or directory; got ''")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """How the optimizer steps: learning rate, schedule, batch and hardware."""
+
+    lr: float | None = setting(
+        None,
+        "Peak learning rate (empty: the method's default).",
+        min=0.0, min_exclusive=True, max=1.0, log=True, typical="1e-5 … 1e-3", restart=False,
+    )
+    epochs: float = setting(3.0, "Passes over the training set.", min=0.05, max=100.0, step=0.5)
+    batch_size: int = setting(32, "Examples per optimizer micro-batch.", min=1, max=1024, step=1)
+    grad_accum: int = setting(
+        1, "Micro-batches accumulated per optimizer step.", min=1, max=256, step=1
+    )
+    warmup_fraction: float = setting(
+        0.06, "Share of steps spent warming the learning rate up.", min=0.0, max=0.5, step=0.01
+    )
+    scheduler: str = setting("linear", "Learning-rate schedule after warmup.", choices=SCHEDULERS)
+    batching: str = setting(
+        "length-grouped",
+        "length-grouped: batches of similar lengths (less padding); random: plain shuffle.",
+        choices=BATCHING,
+    )
+    eval_every: int = setting(
+        0, "Evaluate every N optimizer steps (0: at each epoch end only).", min=0, max=1_000_000
+    )
+    seed: int = setting(42, "Random seed for splits, shuffling and initialization.", min=0,
+                        max=2**31 - 1)
+    device: str = setting("auto", "Where to train.", choices=DEVICES)
+    precision: str = setting(
+        "auto", "Numeric precision (auto: bf16/fp16 autocast on GPU, fp32 on CPU).",
+        choices=PRECISIONS,
+    )
+
+    def __post_init__(self) -> None:
+        _check(self)
+
+
+@dataclass(frozen=True)
+class RegularizationConfig:
+    """Everything that keeps the model from overfitting."""
+
+    weight_decay: float = setting(
+        0.01, "Decoupled weight decay (AdamW) on weights, not biases/LayerNorm.",
+        min=0.0, max=1.0, step=0.01,
+    )
+    dropout: float | None = setting(
+        None, "Hidden dropout in the encoder (empty: the model's own).", min=0.0, max=0.9, step=0.05
+    )
+    attention_dropout: float | None = setting(
+        None, "Dropout on attention probabilities (empty: the model's own).",
+        min=0.0, max=0.9, step=0.05,
+    )
+    classifier_dropout: float | None = setting(
+        None, "Dropout before the classification head (empty: the model's own).",
+        min=0.0, max=0.9, step=0.05,
+    )
+    label_smoothing: float = setting(
+        0.0, "Share of target probability spread over the other classes.",
+        min=0.0, max=0.5, step=0.05,
+    )
+    max_grad_norm: float = setting(
+        1.0, "Clip the gradient norm to this (0: no clipping).", min=0.0, max=100.0, step=0.1
+    )
+    early_stopping: int = setting(
+        0, "Stop after this many evaluations without improvement (0: off).", min=0, max=100
+    )
+    early_stopping_metric: str = setting(
+        "val_macro_f1", "Metric that picks the best checkpoint and drives early stopping.",
+        choices=METRICS,
+    )
+    l2sp: float = setting(
+        0.0, "Strength of the L2-SP penalty pulling weights towards their pretrained values.",
+        min=0.0, max=10.0, step=0.001, log=False,
+    )
+
+    def __post_init__(self) -> None:
+        _check(self)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Where a run is written."""
+
+    out: str | None = setting(None, "Run directory (default: runs/<timestamp>-<slug>).")
+    runs_dir: str = setting("runs", "Folder that holds run directories.")
+    save_checkpoints: bool = setting(True, "Keep last and best checkpoints for resume/restore.")
+
+    def __post_init__(self) -> None:
+        _check(self)
+
+
+SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "optim": OptimConfig,
+    "regularization": RegularizationConfig,
+    "run": RunConfig,
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A complete, re-runnable description of one fine-tuning run."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    regularization: RegularizationConfig = field(default_factory=RegularizationConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def __post_init__(self) -> None:
+        from workbench.methods import get_method
+
+        method = get_method(self.model.method)
+        method.validate(self)
+
+    # -- derived views -------------------------------------------------------
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_yaml(), encoding="utf-8")
+
+    @classmethod
+    def from_dict(cls, data: typing.Mapping[str, Any]) -> TrainConfig:
+        """Build a config from nested ``{section: {field: value}}`` or flat ``{field: value}``."""
+        if not isinstance(data, typing.Mapping):
+            raise ConfigError(f"config must be a mapping of sections, got {type(data).__name__}")
+        nested: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+        for key, value in data.items():
+            if key in SECTIONS:
+                if not isinstance(value, typing.Mapping):
+                    raise ConfigError(f"section '{key}' must be a mapping, got {value!r}")
+                for k, v in value.items():
+                    _place(nested, k, v, expect=key)
+            else:
+                _place(nested, key, value)
+        sections = {name: SECTIONS[name](**values) for name, values in nested.items()}
+        return cls(**sections)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"config file {p} is not valid YAML: {err}") from None
+        return cls.from_dict(data)
+
+    def replace(self, **flat: Any) -> TrainConfig:
+        """Copy with some fields changed, by field name (``lr=1e-3, method='lora'``)."""
+        merged = self.to_dict()
+        for key, value in flat.items():
+            section = section_of(key)
+            merged[section][key] = value
+        return TrainConfig.from_dict(merged)
+
+    def flat(self) -> dict[str, Any]:
+        return {k: v for section in self.to_dict().values() for k, v in section.items()}
+
+    def resolved(self) -> TrainConfig:
+        """Fill fields left empty on purpose (e.g. ``lr``) with their method default."""
+        from workbench.methods import get_method
+
+        if self.optim.lr is None:
+            return self.replace(lr=get_method(self.model.method).default_lr)
+        return self
+
+
+def section_of(name: str) -> str:
+    """Name of the section that declares field ``name``."""
+    for section, cls in SECTIONS.items():
+        if name in {f.name for f in fields(cls)}:
+            return section
+    raise ConfigError(f"unknown setting '{name}'; known settings: {', '.join(all_field_names())}")
+
+
+def all_field_names() -> list[str]:
+    return [f.name for cls in SECTIONS.values() for f in fields(cls)]
+
+
+def all_fields() -> list[tuple[str, dataclasses.Field[Any], Any]]:
+    """``(section, field, type)`` for every setting, in declaration order."""
+    out = []
+    for section, cls in SECTIONS.items():
+        hints = typing.get_type_hints(cls)
+        out.extend((section, f, _base_type(hints[f.name])) for f in fields(cls))
+    return out
+
+
+def _place(nested: dict[str, dict[str, Any]], key: str, value: Any, expect: str | None = None) -> None:
+    try:
+        section = section_of(key)
+    except ConfigError:
+        where = f" in section '{expect}'" if expect else ""
+        raise ConfigError(
+            f"unknown setting '{key}'{where}; known settings: {', '.join(all_field_names())}"
+        ) from None
+    if expect is not None and section != expect:
+        raise ConfigError(f"setting '{key}' belongs in section '{section}', not '{expect}'")
+    nested[section][key] = value

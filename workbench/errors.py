@@ -1,0 +1,28 @@
+"""Errors the user can fix: each message names the bad value and what is allowed.
+
+The CLI turns any :class:`UserError` (and :class:`workbench.config.ConfigError`) into one
+``error: …`` line on stderr and exit code 2; anything else is an internal error (exit 1).
+"""
+
+from __future__ import annotations
+
+from workbench.config import ConfigError
+
+
+class UserError(ValueError):
+    """Base for problems caused by the user's input, not by the workbench."""
+
+
+class DataError(UserError):
+    """The dataset cannot be read, has unusable columns or labels, or is empty after cleaning."""
+
+
+class ModelError(UserError):
+    """The model cannot be found or loaded (unknown id, not on disk while offline, no weights)."""
+
+
+class RunError(UserError):
+    """A run directory is missing, incomplete, or not a run directory."""
+
+
+USER_ERRORS: tuple[type[Exception], ...] = (UserError, ConfigError)

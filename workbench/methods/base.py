@@ -1,0 +1,89 @@
+"""The small base every adaptation method builds on.
+
+An adaptation method decides *which* parameters of a pretrained classifier train:
+all of them (full), only the head (linear probe), the top layers (freeze), only biases
+(BitFit), or small added modules (LoRA, IA3 through ``peft``). Each method is one file
+that registers itself in :mod:`workbench.methods` (CONVENTIONS rule 3).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from torch import nn
+
+if TYPE_CHECKING:
+    from workbench.config import ModelConfig, TrainConfig
+
+
+class AdaptationMethod:
+    """Base class: subclasses set ``name``/``default_lr``/``summary`` and override ``apply``."""
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    #: Peak learning rate that learns out of the box: parameter-efficient methods and
+    #: head-only probes need a far higher rate than a full fine-tune.
+    default_lr: ClassVar[float] = 5e-5
+    #: True when the method wraps the model with ``peft`` (adapter export, merge).
+    uses_peft: ClassVar[bool] = False
+
+    def validate(self, config: TrainConfig) -> None:
+        """Raise ``ConfigError`` for settings this method cannot honour."""
+
+    def apply(self, model: nn.Module, cfg: ModelConfig) -> nn.Module:
+        """Return the model with exactly this method's parameters trainable."""
+        raise NotImplementedError
+
+    def trainable_fraction_estimate(self) -> float:
+        """Rough share of parameters that train, for memory estimates before loading."""
+        return 1.0
+
+
+def classifier_head(model: nn.Module) -> nn.Module:
+    """The task head of a sequence classifier (``classifier``, ``score`` or ``pre_classifier``)."""
+    for name in ("classifier", "score", "logits_proj"):
+        head = getattr(model, name, None)
+        if isinstance(head, nn.Module):
+            return head
+    raise ValueError(f"cannot find the classification head of {type(model).__name__}")
+
+
+def head_parameter_names(model: nn.Module) -> set[str]:
+    """Names of parameters in the head (including ``pre_classifier`` where present)."""
+    names = {f"classifier.{n}" for n, _ in _named(model, "classifier")}
+    names |= {f"score.{n}" for n, _ in _named(model, "score")}
+    names |= {f"pre_classifier.{n}" for n, _ in _named(model, "pre_classifier")}
+    return names
+
+
+def _named(model: nn.Module, attr: str) -> list[tuple[str, nn.Parameter]]:
+    sub = getattr(model, attr, None)
+    return list(sub.named_parameters()) if isinstance(sub, nn.Module) else []
+
+
+def encoder_layers(model: nn.Module) -> nn.ModuleList:
+    """The stack of transformer blocks: the first ModuleList as long as the layer count."""
+    n_layers = getattr(model.config, "num_hidden_layers", None) or getattr(
+        model.config, "n_layers", None
+    )
+    for module in model.modules():
+        if isinstance(module, nn.ModuleList) and len(module) == n_layers:
+            return module
+    raise ValueError(f"cannot find the {n_layers} encoder layers of {type(model).__name__}")
+
+
+def set_trainable(model: nn.Module, predicate: object) -> None:
+    """Freeze every parameter, then unfreeze those whose name satisfies ``predicate``."""
+    assert callable(predicate)
+    for name, param in model.named_parameters():
+        param.requires_grad_(bool(predicate(name)))
+
+
+def count_parameters(model: nn.Module) -> tuple[int, int]:
+    """``(trainable, total)`` parameter counts."""
+    total = trainable = 0
+    for p in model.parameters():
+        total += p.numel()
+        if p.requires_grad:
+            trainable += p.numel()
+    return trainable, total

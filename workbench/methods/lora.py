@@ -1,0 +1,35 @@
+"""LoRA: low-rank updates ``W + (alpha/r)·B·A`` on chosen linear layers; base weights frozen.
+
+Hu et al., 2021. Through ``peft``: rank ``lora_r``, scale ``lora_alpha / lora_r``,
+``lora_dropout`` on the adapter input.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from workbench.config import ModelConfig
+from workbench.methods.base import AdaptationMethod
+from workbench.methods.peft_common import target_modules, wrap
+
+
+class Lora(AdaptationMethod):
+    name = "lora"
+    summary = "Low-rank adapters on attention layers; base weights frozen."
+    default_lr = 1e-3  # adapters start at zero and need ~10x a full fine-tune's rate
+    uses_peft = True
+
+    def apply(self, model: nn.Module, cfg: ModelConfig) -> nn.Module:
+        from peft import LoraConfig, TaskType
+
+        config = LoraConfig(
+            task_type=TaskType.SEQ_CLS,
+            r=cfg.lora_r,
+            lora_alpha=cfg.lora_alpha,
+            lora_dropout=cfg.lora_dropout,
+            target_modules=target_modules(cfg),
+        )
+        return wrap(model, config)
+
+    def trainable_fraction_estimate(self) -> float:
+        return 0.01

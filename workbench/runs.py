@@ -1,0 +1,128 @@
+"""Runs on disk: list them, load one, compare several, predict with a finished one.
+
+Everything here reads only the run directory (CONVENTIONS rule 8), so it works for runs
+made by another process, another machine, or a run that was killed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.config import TrainConfig
+from workbench.errors import RunError
+from workbench.training.events import read_events
+
+
+@dataclass
+class Run:
+    """A run directory, read back."""
+
+    path: Path
+    config: TrainConfig
+    summary: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
+    _model: Any = None
+    _tokenizer: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return read_events(self.path / "events.jsonl")
+
+    @property
+    def status(self) -> str:
+        """``completed``/``stopped``/``failed`` from the summary; ``interrupted`` without one."""
+        return str(self.summary.get("status", "interrupted"))
+
+    def predict(self, texts: list[str], batch_size: int = 64) -> list[dict[str, Any]]:
+        """Label and class probabilities for each text, with the exported model."""
+        import torch
+
+        model, tokenizer = self._load_model()
+        labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(texts), batch_size):
+                chunk = [str(t) for t in texts[start:start + batch_size]]
+                enc = tokenizer(chunk, truncation=True, padding=True,
+                                max_length=self.config.model.max_length, return_tensors="pt")
+                probs = torch.softmax(model(**enc).logits.float(), -1)
+                for text, row in zip(chunk, probs.tolist(), strict=True):
+                    best = max(range(len(row)), key=row.__getitem__)
+                    out.append({"text": text, "label": labels[best], "confidence": row[best],
+                                "probs": dict(zip(labels, row, strict=True))})
+        return out
+
+    def _load_model(self) -> tuple[Any, Any]:
+        if self._model is None:
+            folder = self.path / "model"
+            if not (folder / "config.json").is_file():
+                raise RunError(f"run {self.path} has no exported model (status {self.status}); "
+                               f"resume it with --resume {self.path} to finish it")
+            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(folder)
+            self._model = AutoModelForSequenceClassification.from_pretrained(
+                folder, use_safetensors=True).eval()
+        return self._model, self._tokenizer
+
+
+def load_run(path: str | Path) -> Run:
+    """Read a run directory; :class:`RunError` when it is not one."""
+    p = Path(path)
+    if not p.is_dir():
+        raise RunError(f"run directory not found: {p}")
+    if not (p / "config.yaml").is_file():
+        raise RunError(f"{p} is not a run directory (no config.yaml)")
+    return Run(p, TrainConfig.load(p / "config.yaml"), _read_json(p / "summary.json"),
+               _read_json(p / "env.json"))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def list_runs(runs_dir: str | Path = "runs") -> list[Run]:
+    """Every readable run in ``runs_dir``, newest first."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    runs = []
+    for child in sorted(root.iterdir(), reverse=True):
+        if (child / "config.yaml").is_file():
+            try:
+                runs.append(load_run(child))
+            except Exception:  # a damaged run must not hide the others
+                continue
+    return runs
+
+
+def config_differences(runs: list[Run]) -> dict[str, list[Any]]:
+    """``{setting: [value in run 1, value in run 2, ...]}`` for settings that differ."""
+    flats = [r.config.flat() for r in runs]
+    keys = flats[0].keys() if flats else []
+    return {k: [f[k] for f in flats] for k in keys if len({repr(f[k]) for f in flats}) > 1}
+
+
+def runs_table(runs: list[Run]) -> list[dict[str, Any]]:
+    """One row per run with the numbers people compare."""
+    return [{
+        "run": r.name, "status": r.status, "model": r.config.model.model,
+        "method": r.config.model.method, "lr": r.config.optim.lr,
+        "test_macro_f1": r.summary.get("test_macro_f1"),
+        "test_accuracy": r.summary.get("test_accuracy"), "val_loss": r.summary.get("val_loss"),
+        "trainable_parameters": r.summary.get("trainable_parameters"),
+        "wall_seconds": r.summary.get("wall_seconds"),
+    } for r in runs]

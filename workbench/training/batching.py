@@ -1,0 +1,126 @@
+"""Tokenized examples, length-grouped batches and dynamic padding.
+
+Padding every batch to the longest text *in that batch* (dynamic padding) and putting
+texts of similar length together (length grouping) cut the pad tokens a transformer
+computes on — on tweets from ~60% wasted to a few percent. Order stays random at the
+level of batches, so the optimizer still sees a shuffled stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset, Sampler
+
+
+@dataclass
+class Encoded(Dataset[dict[str, Any]]):
+    """Token ids and labels of one split, unpadded."""
+
+    input_ids: list[list[int]]
+    labels: list[int]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {"input_ids": self.input_ids[i], "labels": self.labels[i], "index": i}
+
+    @property
+    def lengths(self) -> list[int]:
+        return [len(ids) for ids in self.input_ids]
+
+
+def encode(tokenizer: Any, texts: Sequence[str], labels: Sequence[int], max_length: int) -> Encoded:
+    """Tokenize all texts at once (fast tokenizers batch in Rust), truncating to ``max_length``."""
+    ids = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    return Encoded(list(ids), list(labels))
+
+
+class PadCollator:
+    """Pad a list of examples to the longest one: ``input_ids``/``attention_mask`` (batch, tokens)."""
+
+    def __init__(self, pad_token_id: int) -> None:
+        self.pad_token_id = pad_token_id
+
+    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        width = max(len(e["input_ids"]) for e in examples)
+        ids = torch.full((len(examples), width), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(examples), width), dtype=torch.long)
+        for row, e in enumerate(examples):
+            n = len(e["input_ids"])
+            ids[row, :n] = torch.tensor(e["input_ids"], dtype=torch.long)
+            mask[row, :n] = 1
+        labels = torch.tensor([e["labels"] for e in examples], dtype=torch.long)
+        # ``index`` lets evaluation put length-sorted predictions back in dataset order.
+        index = torch.tensor([e.get("index", -1) for e in examples], dtype=torch.long)
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels, "index": index}
+
+
+class GroupedBatchSampler(Sampler[list[int]]):
+    """Shuffled batches; with ``group_by_length`` each batch holds texts of similar length.
+
+    Per epoch: shuffle with ``seed + epoch``, cut into mega-batches of 50 batches, sort each
+    mega-batch by length, cut into batches, shuffle the batch order. Deterministic for a
+    seed and epoch, which is what lets ``--resume`` skip exactly the batches already seen.
+    """
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int,
+                 group_by_length: bool = True, mega: int = 50) -> None:
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.group_by_length = group_by_length
+        self.mega = mega
+        self.epoch = 0
+        self.drop_last = False  # read by accelerate when it shards batches across processes
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def batches(self) -> list[list[int]]:
+        g = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = torch.randperm(len(self.lengths), generator=g).tolist()
+        if self.group_by_length:
+            span = self.batch_size * self.mega
+            order = [
+                i for start in range(0, len(order), span)
+                for i in sorted(order[start:start + span], key=lambda j: -self.lengths[j])
+            ]
+        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        if self.group_by_length:
+            perm = torch.randperm(len(batches), generator=g).tolist()
+            batches = [batches[i] for i in perm]
+        return batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self.batches())
+
+    def __len__(self) -> int:
+        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+
+
+class SortedBatchSampler(Sampler[list[int]]):
+    """Evaluation batches sorted by length: least padding; ``index`` restores the order."""
+
+    def __init__(self, lengths: Sequence[int], batch_size: int) -> None:
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        self._batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        self.batch_size = batch_size
+        self.drop_last = False
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self._batches)
+
+    def __len__(self) -> int:
+        return len(self._batches)
+
+
+def padding_waste(batches: Sequence[Sequence[int]], lengths: Sequence[int]) -> float:
+    """Share of computed token positions that are padding."""
+    real = sum(lengths[i] for b in batches for i in b)
+    padded = sum(max(lengths[i] for i in b) * len(b) for b in batches if b)
+    return 1.0 - real / padded if padded else 0.0

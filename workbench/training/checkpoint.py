@@ -1,0 +1,89 @@
+"""Checkpoints that survive a kill: every file goes to a temp name, then ``os.replace``.
+
+``last/`` holds what resume needs (trainable weights, optimizer, scheduler, RNG, loop
+position); ``best/`` holds the trainable weights of the best evaluation. Only trainable
+parameters are saved: the frozen rest is reloaded from the pretrained model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+
+def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Copies (on CPU) of the parameters that train."""
+    return {n: p.detach().to("cpu", copy=True).contiguous()
+            for n, p in model.named_parameters() if p.requires_grad}
+
+
+def load_trainable(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    params = dict(model.named_parameters())
+    missing = [n for n in state if n not in params]
+    if missing:
+        raise ValueError(f"checkpoint does not fit this model: unknown parameters {missing[:3]}")
+    with torch.no_grad():
+        for name, tensor in state.items():
+            params[name].copy_(tensor.to(params[name].device))
+
+
+def _atomic_dir(target: Path) -> Path:
+    tmp = target.with_name(target.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def _commit_dir(tmp: Path, target: Path) -> None:
+    """Swap ``tmp`` in for ``target``: the old one stays until the new one is complete."""
+    old = target.with_name(target.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def save_checkpoint(
+    folder: Path,
+    weights: dict[str, torch.Tensor],
+    state: dict[str, Any],
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any = None,
+) -> None:
+    """Write a complete checkpoint folder atomically."""
+    tmp = _atomic_dir(folder)
+    save_file(weights, str(tmp / "trainable.safetensors"))
+    if optimizer is not None:
+        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    if scheduler is not None:
+        torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+        rng: dict[str, Any] = {"cpu": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        torch.save(rng, tmp / "rng.pt")
+    (tmp / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
+    _commit_dir(tmp, folder)
+
+
+def load_checkpoint(folder: Path) -> dict[str, Any]:
+    """Read a checkpoint folder; tensors via safetensors or ``torch.load(weights_only=True)``."""
+    out: dict[str, Any] = {
+        "weights": load_file(str(folder / "trainable.safetensors")),
+        "state": json.loads((folder / "state.json").read_text(encoding="utf-8")),
+    }
+    for name in ("optimizer", "scheduler", "rng"):
+        path = folder / f"{name}.pt"
+        if path.is_file():
+            out[name] = torch.load(path, weights_only=True, map_location="cpu")
+    return out

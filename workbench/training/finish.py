@@ -1,0 +1,109 @@
+"""End of a run: restore the best weights, test, export, and write the summary."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from workbench.methods import get_method
+from workbench.training.checkpoint import load_trainable
+from workbench.training.evaluation import evaluate
+from workbench.training.events import EventLog
+from workbench.training.rundir import write_json
+from workbench.training.session import Session
+
+
+def base_summary(s: Session | None, status: str, wall: float) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "status": status, "test_accuracy": None, "test_macro_f1": None, "val_loss": None,
+        "train_samples_per_second": None, "trainable_parameters": None,
+        "total_parameters": None, "wall_seconds": round(wall, 2), "labels": None,
+    }
+    if s is not None:
+        p = s.progress
+        summary.update(
+            trainable_parameters=s.trainable_parameters, total_parameters=s.total_parameters,
+            labels=s.data.labels, steps=p.step, total_steps=s.total_steps,
+            best_step=p.best_step, best_value=p.best_value,
+            metric=s.config.regularization.early_stopping_metric,
+            train_samples_per_second=round(p.samples / p.train_seconds, 2)
+            if p.train_seconds else None,
+            train_tokens_per_second=round(p.tokens / p.train_seconds, 1)
+            if p.train_seconds else None,
+            model=s.config.model.model, method=s.config.model.method, lr=s.config.optim.lr,
+        )
+    return summary
+
+
+def finish_run(s: Session, tracking: Any, outcome: str, run_dir: Path, log: EventLog,
+               wall: float) -> dict[str, Any]:
+    """Write everything a finished or stopped run leaves behind; return the summary."""
+    acc = s.accelerator
+    status = "stopped" if outcome == "stopped" else "completed"
+    summary = base_summary(s, status, wall)
+    summary["early_stopped"] = outcome == "early_stopped"
+    evals = [e for e in log.events if e["type"] == "eval"]
+    if evals:
+        best = [e for e in evals if e["step"] == s.progress.best_step] or evals[-1:]
+        summary["val_loss"] = best[-1]["val_loss"]
+        summary["val_accuracy"] = best[-1]["val_accuracy"]
+        summary["val_macro_f1"] = best[-1]["val_macro_f1"]
+    if status == "completed":
+        model = acc.unwrap_model(s.model)
+        if tracking.best_weights is not None:
+            load_trainable(model, tracking.best_weights)
+        log.emit("status", status="running", message="testing the best checkpoint")
+        test = evaluate(s.model, s.test_loader, acc, s.task, s.data.labels)
+        summary.update(test_loss=test["loss"], test_accuracy=test["accuracy"],
+                       test_macro_f1=test["macro_f1"], test_per_class=test["per_class"],
+                       confusion_matrix=test["confusion_matrix"])
+        if acc.is_main_process:
+            write_predictions(run_dir / "test_predictions.jsonl", s, test["probs"])
+            export_model(s, run_dir)
+    if acc.is_main_process:
+        write_json(run_dir / "summary.json", summary)
+        save_curves(log.events, run_dir / "loss_curves.png")
+    log.emit("end", status=status, summary=summary)
+    return summary
+
+
+def write_failure(run_dir: Path | None, s: Session | None, message: str,
+                  wall: float) -> dict[str, Any]:
+    summary = base_summary(s, "failed", wall)
+    summary["error"] = message
+    if run_dir is not None and run_dir.is_dir():
+        write_json(run_dir / "summary.json", summary)
+    return summary
+
+
+def write_predictions(path: Path, s: Session, probs: Any) -> None:
+    """One line per test example: text, true label, prediction and class probabilities."""
+    labels = s.data.labels
+    with open(path, "w", encoding="utf-8") as f:
+        for text, y, row in zip(s.data.test.texts, s.data.test.labels, probs.tolist(), strict=True):
+            pred = max(range(len(row)), key=row.__getitem__)
+            f.write(json.dumps({"text": text, "label": labels[y], "predicted": labels[pred],
+                                "confidence": row[pred], "probs": row}) + "\n")
+
+
+def export_model(s: Session, run_dir: Path) -> None:
+    """``model/``: plain transformers (adapters merged); ``adapter/``: the peft adapter alone."""
+    model = s.accelerator.unwrap_model(s.model)
+    if get_method(s.config.model.method).uses_peft:
+        model.save_pretrained(run_dir / "adapter")
+        s.tokenizer.save_pretrained(run_dir / "adapter")
+        # merge on a copy: the live model keeps its adapters for explanation and more training
+        merged = copy.deepcopy(model).merge_and_unload()
+    else:
+        merged = model
+    merged.save_pretrained(run_dir / "model", safe_serialization=True)
+    s.tokenizer.save_pretrained(run_dir / "model")
+
+
+def save_curves(events: list[dict[str, Any]], path: Path) -> None:
+    from workbench.plots import plot_training_curves
+
+    fig, _ = plot_training_curves(events)
+    fig.savefig(path, dpi=110)

@@ -1,0 +1,158 @@
+"""``train(config)``: start a run in a worker thread and hand back a :class:`RunHandle`.
+
+The handle is what the CLI, the widgets and the notebooks hold: the growing event
+history, the status, and the controls (pause, resume, stop, set_lr, evaluate_now).
+The kernel or terminal stays free while the worker trains (NOTEBOOK_FACTS.md).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from workbench.config import TrainConfig
+from workbench.errors import USER_ERRORS
+from workbench.training.control import Control
+from workbench.training.events import EventLog, read_events
+from workbench.training.finish import finish_run, write_failure
+from workbench.training.loop import NonFiniteLoss, fit
+from workbench.training.rundir import create_run_dir, restore_progress, write_start_files
+from workbench.training.session import Session, build_session
+from workbench.training.tracking import RunTracking
+
+STATUSES = ("idle", "running", "paused", "stopped", "completed", "failed")
+
+
+class RunHandle:
+    """A run in progress or finished: events, status, controls, and the result."""
+
+    def __init__(self, config: TrainConfig, resume_dir: Path | None = None) -> None:
+        self.config = config
+        self.control = Control()
+        self.resume_dir = resume_dir
+        self.run_dir: Path | None = resume_dir
+        previous = read_events(resume_dir / "events.jsonl") if resume_dir else []
+        self.log = EventLog(previous=previous)
+        self.summary: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+        self.session: Session | None = None
+        self._final_status: str | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- what readers see ----------------------------------------------------
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """The append-only event list (read it while training runs)."""
+        return self.log.events
+
+    @property
+    def status(self) -> str:
+        if self._final_status is not None:
+            return self._final_status
+        if self._thread is None:
+            return "idle"
+        return "paused" if self.control.paused else "running"
+
+    @property
+    def done(self) -> bool:
+        return self._final_status is not None
+
+    # -- controls ------------------------------------------------------------
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.control.resume()
+
+    def stop(self) -> None:
+        self.control.stop()
+
+    def set_lr(self, lr: float) -> None:
+        self.control.set_lr(lr)
+
+    def evaluate_now(self) -> None:
+        self.control.evaluate_now()
+
+    def wait(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """Block until the run ends (or ``timeout`` seconds); return the summary."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.summary
+
+    # -- the worker ------------------------------------------------------------
+    def start(self, source: Any = None, block: bool = False) -> RunHandle:
+        self._thread = threading.Thread(target=self._work, args=(source,), daemon=True,
+                                        name="workbench-train")
+        self._thread.start()
+        if block:
+            self.wait()
+        return self
+
+    def _work(self, source: Any) -> None:
+        started = time.time()
+        tracking: RunTracking | None = None
+        try:
+            self.log.emit("status", status="running",
+                          message="resuming" if self.resume_dir else "starting")
+            s = self.session = build_session(self.config, source, self.log)
+            if self.run_dir is None:
+                self.run_dir = create_run_dir(self.config, s.accelerator)
+            if s.accelerator.is_main_process:
+                self.log.attach(self.run_dir / "events.jsonl")
+                write_start_files(self.run_dir, self.config, s)
+            tracking = RunTracking(self.log, self.run_dir)
+            if self.resume_dir:
+                restore_progress(self.resume_dir, s, tracking)
+            outcome = fit(s, self.control, self.log, tracking)
+            self.summary = finish_run(s, tracking, outcome, self.run_dir, self.log,
+                                      time.time() - started)
+            self._final_status = self.summary["status"]
+        except NonFiniteLoss as err:
+            self._fail(err, started, advice=(
+                "lower the learning rate (now {lr:g}), keep max_grad_norm above 0, or use "
+                "precision fp32; the last good checkpoint is kept"
+            ).format(lr=self.config.optim.lr or 0))
+        except USER_ERRORS as err:
+            self._fail(err, started)
+        except Exception as err:  # an internal error: keep the traceback for the report
+            self._fail(err, started, trace=traceback.format_exc())
+        finally:
+            self.log.close()
+
+    def _fail(self, err: BaseException, started: float, advice: str = "",
+              trace: str | None = None) -> None:
+        self.error = err
+        message = f"{err}; {advice}" if advice else str(err)
+        self.log.emit("error", message=message, kind=type(err).__name__, traceback=trace)
+        self.summary = write_failure(self.run_dir, self.session, message, time.time() - started)
+        self.log.emit("end", status="failed", summary=self.summary)
+        self._final_status = "failed"
+
+
+def train(config: TrainConfig | None = None, *, data: Any = None, block: bool = False,
+          resume: str | Path | None = None) -> RunHandle:
+    """Fine-tune as ``config`` says; return a :class:`RunHandle` at once.
+
+    Parameters
+    ----------
+    config:
+        The run's settings (default: ``TrainConfig()``, the offline demo).
+    data:
+        Optional pandas DataFrame or ``datasets.Dataset`` to use instead of
+        ``config.data.dataset``.
+    block:
+        Wait for the run to end before returning.
+    resume:
+        A run directory to continue from its last checkpoint (its own config is used).
+    """
+    resume_dir = None
+    if resume is not None:
+        from workbench.training.rundir import check_resumable
+
+        resume_dir = check_resumable(Path(resume))
+        config = TrainConfig.load(resume_dir / "config.yaml")
+    config = (config or TrainConfig()).resolved()
+    return RunHandle(config, resume_dir).start(data, block=block)

@@ -1,0 +1,126 @@
+"""The run directory: created once, self-describing, resumable (CONVENTIONS rule 8).
+
+``config.yaml`` (complete, re-runnable), ``events.jsonl``, ``summary.json``, ``env.json``,
+``model/`` (plain transformers), ``adapter/`` (peft methods), ``checkpoints/last|best``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from workbench.config import TrainConfig
+from workbench.errors import RunError
+from workbench.training.checkpoint import load_checkpoint, load_trainable
+from workbench.training.session import Progress, Session
+
+
+def slug(text: str) -> str:
+    """A file-name-safe slug: letters, digits and dashes only (no path tricks)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "run"
+
+
+def create_run_dir(cfg: TrainConfig, accelerator: Any = None) -> Path:
+    """Make ``--out`` or ``runs/<timestamp>-<model>-<method>``; same path on every process."""
+    if cfg.run.out:
+        path = Path(cfg.run.out)
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        name = f"{stamp}-{slug(Path(cfg.model.model).name)}-{slug(cfg.model.method)}"
+        path = Path(cfg.run.runs_dir) / name
+        n = 1
+        while path.exists():
+            n += 1
+            path = Path(cfg.run.runs_dir) / f"{name}-{n}"
+    if accelerator is not None and accelerator.num_processes > 1:
+        from accelerate.utils import broadcast_object_list
+
+        box = [str(path)]
+        broadcast_object_list(box)  # the main process's name wins
+        path = Path(box[0])
+    if accelerator is None or accelerator.is_main_process:
+        if path.exists() and any(path.iterdir()):
+            raise RunError(f"run directory {path} already exists and is not empty; "
+                           "choose another --out or use --resume to continue it")
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def environment(s: Session | None = None) -> dict[str, Any]:
+    """Versions, platform, device and seed: what is needed to explain a number later."""
+    import torch
+
+    versions = {}
+    for dist in ("torch", "transformers", "peft", "accelerate", "datasets", "captum",
+                 "finetune-workbench"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    env: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "versions": versions,
+    }
+    if s is not None:
+        env.update(device=str(s.accelerator.device), mixed_precision=s.accelerator.mixed_precision,
+                   num_processes=s.accelerator.num_processes, seed=s.config.optim.seed,
+                   data_source=s.data.source)
+    return env
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON via a temp file + rename, so a kill never leaves half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_start_files(run_dir: Path, cfg: TrainConfig, s: Session) -> None:
+    if not (run_dir / "config.yaml").exists():
+        tmp = run_dir / "config.yaml.tmp"
+        tmp.write_text(cfg.to_yaml(), encoding="utf-8")
+        os.replace(tmp, run_dir / "config.yaml")
+    write_json(run_dir / "env.json", environment(s))
+
+
+def check_resumable(run_dir: Path) -> Path:
+    if not run_dir.is_dir():
+        raise RunError(f"run directory not found: {run_dir}")
+    if not (run_dir / "config.yaml").is_file():
+        raise RunError(f"{run_dir} is not a run directory (no config.yaml)")
+    if not (run_dir / "checkpoints" / "last" / "state.json").is_file():
+        raise RunError(f"{run_dir} has no checkpoint to resume from (checkpoints/last is missing); "
+                       "start a new run instead")
+    return run_dir
+
+
+def restore_progress(run_dir: Path, s: Session, tracking: Any) -> None:
+    """Load the last checkpoint into a freshly built session: weights, optimizer, RNG, place."""
+    import torch
+
+    last = load_checkpoint(run_dir / "checkpoints" / "last")
+    model = s.accelerator.unwrap_model(s.model)
+    load_trainable(model, last["weights"])
+    s.optimizer.load_state_dict(last["optimizer"])
+    s.scheduler.load_state_dict(last["scheduler"])
+    s.progress = Progress(**last["state"])
+    if s.progress.peak_lr:
+        s.scheduler.base_lrs = [s.progress.peak_lr for _ in s.scheduler.base_lrs]
+    rng = last.get("rng", {})
+    if "cpu" in rng:
+        torch.set_rng_state(rng["cpu"])
+    if "cuda" in rng and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    best = run_dir / "checkpoints" / "best"
+    if (best / "trainable.safetensors").is_file():
+        tracking.best_weights = load_checkpoint(best)["weights"]

@@ -1,0 +1,183 @@
+"""Everything a run needs before its first step, built from a config.
+
+``build_session`` prepares the data, loads and adapts the model, builds the optimizer,
+the schedule and the data loaders, and hands them to Accelerate for device placement,
+mixed precision, gradient accumulation and multi-process sharding.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+
+from workbench.config import ConfigError, TrainConfig
+from workbench.data import PreparedData, prepare_data
+from workbench.methods import count_parameters
+from workbench.regularization import Regularizer, build_regularizers
+from workbench.tasks import TASKS, Task
+from workbench.training.batching import (
+    Encoded,
+    GroupedBatchSampler,
+    PadCollator,
+    SortedBatchSampler,
+    encode,
+    padding_waste,
+)
+
+
+@dataclass
+class Progress:
+    """Where the loop is; saved in every checkpoint so ``--resume`` continues exactly."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    samples: int = 0
+    tokens: int = 0
+    train_seconds: float = 0.0
+    best_value: float | None = None
+    best_step: int | None = None
+    bad_evals: int = 0
+    peak_lr: float = 0.0
+
+
+@dataclass
+class Session:
+    """The prepared pieces of one run."""
+
+    config: TrainConfig
+    task: Task
+    data: PreparedData
+    accelerator: Any
+    model: torch.nn.Module
+    tokenizer: Any
+    optimizer: Any
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    sampler: GroupedBatchSampler
+    train_loader: Any
+    val_loader: Any
+    test_loader: Any
+    encoded: dict[str, Encoded]
+    regularizers: list[Regularizer]
+    steps_per_epoch: int
+    total_steps: int
+    trainable_parameters: int
+    total_parameters: int
+    progress: Progress = field(default_factory=Progress)
+
+
+def make_accelerator(cfg: TrainConfig) -> Any:
+    """An ``Accelerator`` for the device/precision/accumulation settings."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    device, precision = cfg.optim.device, cfg.optim.precision
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device cuda was requested but no CUDA GPU is visible; use auto or cpu")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device mps was requested but Apple MPS is not available; use auto or cpu")
+    on_gpu = device in ("auto", "cuda") and torch.cuda.is_available()
+    if precision == "auto":
+        bf16 = on_gpu and torch.cuda.is_bf16_supported()
+        mixed = "bf16" if bf16 else ("fp16" if on_gpu else "no")
+    else:
+        mixed = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[precision]
+    if mixed == "fp16" and not on_gpu:
+        raise ConfigError("precision fp16 needs a CUDA GPU; use fp32 or bf16 on CPU")
+    # One Accelerator per run: forget the precision a previous run in this process chose.
+    AcceleratorState._reset_state(reset_partial_state=False)
+    return Accelerator(
+        cpu=device == "cpu",
+        mixed_precision=mixed,
+        gradient_accumulation_steps=cfg.optim.grad_accum,
+        step_scheduler_with_optimizer=False,
+    )
+
+
+def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with decoupled weight decay on weight matrices only (not biases/LayerNorm)."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (no_decay if p.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(p)
+    groups = [
+        {"params": decay, "weight_decay": cfg.regularization.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    assert cfg.optim.lr is not None
+    fused = torch.cuda.is_available() and all(p.is_cuda for p in decay + no_decay)
+    return torch.optim.AdamW(groups, lr=cfg.optim.lr, fused=fused or None)
+
+
+def lr_lambda(scheduler: str, warmup: int, total: int) -> Any:
+    """Multiplier of the peak rate at each step: linear warmup, then the chosen decay."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        progress = (step - warmup) / max(1, total - warmup)
+        if scheduler == "linear":
+            return max(0.0, 1.0 - progress)
+        if scheduler == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+        return 1.0
+
+    return factor
+
+
+def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Session:
+    """Prepare data, model, optimizer, schedule and loaders for ``cfg`` (already resolved)."""
+    note = log.emit if log is not None else (lambda *a, **k: None)
+    task = TASKS["text-classification"]
+    accelerator = make_accelerator(cfg)
+    note("status", status="running", message="preparing data")
+    data = prepare_data(cfg.data, cfg.optim.seed, source)
+    note("status", status="running", message=f"loading model {cfg.model.model}")
+    torch.manual_seed(cfg.optim.seed)  # the new head's initialization
+    regularizers = build_regularizers(cfg)
+    model, tokenizer = task.load_model(cfg, data, regularizers)
+    trainable, total = count_parameters(model)
+    encoded = {name: encode(tokenizer, split.texts, split.labels, cfg.model.max_length)
+               for name, split in (("train", data.train), ("val", data.val), ("test", data.test))}
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    collate = PadCollator(pad_id)
+    sampler = GroupedBatchSampler(encoded["train"].lengths, cfg.optim.batch_size, cfg.optim.seed,
+                                  group_by_length=cfg.optim.batching == "length-grouped")
+    # A private generator: DataLoader draws a base seed from it at every new iterator, which
+    # would otherwise consume the global RNG and shift dropout masks after a resume.
+    train_loader = DataLoader(encoded["train"], batch_sampler=sampler, collate_fn=collate,
+                              generator=torch.Generator().manual_seed(cfg.optim.seed))
+    eval_loaders = [
+        DataLoader(encoded[s], batch_sampler=SortedBatchSampler(encoded[s].lengths,
+                                                                cfg.optim.batch_size * 2),
+                   collate_fn=collate)
+        for s in ("val", "test")
+    ]
+    optimizer = build_optimizer(model, cfg)
+    model, optimizer, train_loader, val_loader, test_loader = accelerator.prepare(
+        model, optimizer, train_loader, *eval_loaders
+    )
+    for reg in regularizers:
+        reg.on_model_ready(accelerator.unwrap_model(model), cfg)
+    steps_per_epoch = max(1, math.ceil(len(train_loader) / cfg.optim.grad_accum))
+    total_steps = max(1, math.ceil(cfg.optim.epochs * steps_per_epoch))
+    warmup = int(cfg.optim.warmup_fraction * total_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer,
+        lr_lambda(cfg.optim.scheduler, warmup, total_steps),
+    )
+    note("setup", total_steps=total_steps, steps_per_epoch=steps_per_epoch,
+         trainable_parameters=trainable, total_parameters=total, labels=data.labels,
+         train_size=len(data.train), val_size=len(data.val), test_size=len(data.test),
+         device=str(accelerator.device), mixed_precision=accelerator.mixed_precision,
+         num_processes=accelerator.num_processes, cleaning=data.cleaning,
+         padding_waste=padding_waste(sampler.batches(), encoded["train"].lengths),
+         regularizers=[r.describe(cfg) for r in regularizers])
+    return Session(cfg, task, data, accelerator, model, tokenizer, optimizer, scheduler, sampler,
+                   train_loader, val_loader, test_loader, encoded, regularizers, steps_per_epoch,
+                   total_steps, trainable, total, Progress(peak_lr=cfg.optim.lr or 0.0))

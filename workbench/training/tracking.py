@@ -1,0 +1,72 @@
+"""The hooks a run attaches to the loop: evaluate, keep the best, stop early, checkpoint."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from workbench.training.checkpoint import save_checkpoint, trainable_state
+from workbench.training.evaluation import evaluate
+from workbench.training.events import EventLog
+from workbench.training.loop import Hooks
+from workbench.training.session import Session
+
+
+class RunTracking(Hooks):
+    """Validation metrics, best weights (in memory and on disk), patience, last checkpoint."""
+
+    def __init__(self, log: EventLog, run_dir: Path | None) -> None:
+        self.log = log
+        self.run_dir = run_dir
+        self.best_weights: dict[str, torch.Tensor] | None = None
+
+    def on_evaluate(self, session: Session, **kwargs: Any) -> bool:
+        s, p = session, session.progress
+        reg = s.config.regularization
+        metrics = evaluate(s.model, s.val_loader, s.accelerator, s.task, s.data.labels)
+        name = reg.early_stopping_metric
+        value = {"val_loss": metrics["loss"], "val_accuracy": metrics["accuracy"],
+                 "val_macro_f1": metrics["macro_f1"]}[name]
+        lower_is_better = name == "val_loss"
+        improved = p.best_value is None or (
+            value < p.best_value if lower_is_better else value > p.best_value
+        )
+        if improved:
+            p.best_value, p.best_step, p.bad_evals = value, p.step, 0
+            self.best_weights = trainable_state(s.accelerator.unwrap_model(s.model))
+        else:
+            p.bad_evals += 1
+        self.log.emit("eval", step=p.step, epoch=p.epoch + p.batch_in_epoch / len(s.train_loader),
+                      val_loss=metrics["loss"], val_accuracy=metrics["accuracy"],
+                      val_macro_f1=metrics["macro_f1"], best=improved, metric=name)
+        if improved:
+            self._save("best", s, with_optimizer=False)
+        self._save("last", s, with_optimizer=True)
+        patience = reg.early_stopping
+        if patience and p.bad_evals >= patience:
+            self.log.emit("status", status="running",
+                          message=f"early stopping: {name} did not improve for {patience} "
+                                  f"evaluations (best at step {p.best_step})")
+            return False
+        return True
+
+    def on_stop(self, session: Session, **kwargs: Any) -> None:
+        self._save("last", session, with_optimizer=True)
+
+    def _save(self, kind: str, s: Session, with_optimizer: bool) -> None:
+        if self.run_dir is None or not s.config.run.save_checkpoints:
+            return
+        acc = s.accelerator
+        acc.wait_for_everyone()
+        if not acc.is_main_process:
+            return
+        weights = (self.best_weights if kind == "best" and self.best_weights is not None
+                   else trainable_state(acc.unwrap_model(s.model)))
+        folder = self.run_dir / "checkpoints" / kind
+        save_checkpoint(folder, weights, dataclasses.asdict(s.progress),
+                        s.optimizer if with_optimizer else None,
+                        s.scheduler if with_optimizer else None)
+        self.log.emit("checkpoint", step=s.progress.step, kind=kind, path=str(folder))
