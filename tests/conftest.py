@@ -113,7 +113,15 @@ def tiny_config(tiny_bert_dir: str, tmp_path: Path):  # type: ignore[no-untyped-
     from workbench.config import TrainConfig
 
     return TrainConfig().replace(
-        model=tiny_bert_dir, dataset="toy", max_train_samples=None, max_eval_samples=None,
-        epochs=3.0, batch_size=16, lr=1e-2, max_length=32, device="cpu",
-        out=str(tmp_path / "run"), runs_dir=str(tmp_path / "runs"),
+        model=tiny_bert_dir,
+        dataset="toy",
+        max_train_samples=None,
+        max_eval_samples=None,
+        epochs=3.0,
+        batch_size=16,
+        lr=1e-2,
+        max_length=32,
+        device="cpu",
+        out=str(tmp_path / "run"),
+        runs_dir=str(tmp_path / "runs"),
     )

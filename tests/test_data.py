@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workbench.config import DataConfig
@@ -156,11 +156,13 @@ def test_legitimate_characters_survive(legit: str) -> None:
     assert strip_mangled(legit) == legit
 
 
+@settings(database=None)
 @given(st.text(alphabet=st.characters(max_codepoint=0x7E, min_codepoint=0x21), max_size=40))
 def test_ascii_words_pass_untouched(word: str) -> None:
     assert strip_mangled(word) == word
 
 
+@settings(database=None)
 @given(st.text(max_size=60))
 def test_stripping_mangled_text_twice_changes_nothing_more(text: str) -> None:
     once = strip_mangled(text)

@@ -26,7 +26,9 @@ def test_method_conformance(name: str, tiny_bert_dir: str) -> None:
     # a training step moves trainable parameters only
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     ids = torch.randint(5, 1000, (4, 12))
-    out = model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=torch.tensor([0, 1, 2, 0]))
+    out = model(
+        input_ids=ids, attention_mask=torch.ones_like(ids), labels=torch.tensor([0, 1, 2, 0])
+    )
     out.loss.backward()
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1.0)
     opt.step()
@@ -45,15 +47,17 @@ def test_bitfit_trains_only_biases_and_the_head(tiny_bert_dir: str) -> None:
 
 
 def test_freeze_freezes_exactly_the_bottom_layers(tiny_bert_dir: str) -> None:
-    model = get_method("freeze").apply(_load(tiny_bert_dir), ModelConfig(method="freeze",
-                                                                         freeze_layers=1))
+    model = get_method("freeze").apply(
+        _load(tiny_bert_dir), ModelConfig(method="freeze", freeze_layers=1)
+    )
     frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
     assert any(".layer.0." in n for n in frozen)
     assert not any(".layer.1." in n for n in frozen)
     assert all("embeddings" in n or ".layer.0." in n for n in frozen)
     with pytest.raises(ConfigError, match="at most the model's 2 layers"):
-        get_method("freeze").apply(_load(tiny_bert_dir), ModelConfig(method="freeze",
-                                                                     freeze_layers=5))
+        get_method("freeze").apply(
+            _load(tiny_bert_dir), ModelConfig(method="freeze", freeze_layers=5)
+        )
 
 
 def test_lora_rank_sets_adapter_size(tiny_bert_dir: str) -> None:
@@ -65,5 +69,6 @@ def test_lora_rank_sets_adapter_size(tiny_bert_dir: str) -> None:
 
 def test_bad_target_modules_list_the_real_ones(tiny_bert_dir: str) -> None:
     with pytest.raises(ConfigError, match="its linear layers are named: .*query"):
-        get_method("lora").apply(_load(tiny_bert_dir),
-                                 ModelConfig(method="lora", target_modules="nonexistent"))
+        get_method("lora").apply(
+            _load(tiny_bert_dir), ModelConfig(method="lora", target_modules="nonexistent")
+        )

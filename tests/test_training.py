@@ -21,14 +21,30 @@ def test_blocking_run_writes_a_complete_run_directory(tiny_config: TrainConfig, 
     handle = train(tiny_config, data=toy_data, block=True)
     assert handle.status == "completed", handle.summary
     run_dir = Path(tiny_config.run.out or "")
-    for name in ("config.yaml", "events.jsonl", "summary.json", "env.json", "loss_curves.png",
-                 "test_predictions.jsonl", "model/config.json", "checkpoints/last/state.json",
-                 "checkpoints/best/trainable.safetensors"):
+    for name in (
+        "config.yaml",
+        "events.jsonl",
+        "summary.json",
+        "env.json",
+        "loss_curves.png",
+        "test_predictions.jsonl",
+        "model/config.json",
+        "checkpoints/last/state.json",
+        "checkpoints/best/trainable.safetensors",
+    ):
         assert (run_dir / name).exists(), name
     summary = json.loads((run_dir / "summary.json").read_text())
-    for key in ("status", "test_accuracy", "test_macro_f1", "val_loss",
-                "train_samples_per_second", "trainable_parameters", "total_parameters",
-                "wall_seconds", "labels"):
+    for key in (
+        "status",
+        "test_accuracy",
+        "test_macro_f1",
+        "val_loss",
+        "train_samples_per_second",
+        "trainable_parameters",
+        "total_parameters",
+        "wall_seconds",
+        "labels",
+    ):
         assert summary[key] is not None, key
     assert summary["labels"] == ["negative", "neutral", "positive"]
     # the toy task is learnable: far above chance (1/3)
@@ -47,7 +63,9 @@ def test_the_training_loss_falls(tiny_config: TrainConfig, toy_data) -> None:  #
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3
 
 
-def test_train_returns_at_once_and_pause_resume_stop_work(tiny_config: TrainConfig, toy_data) -> None:  # type: ignore[no-untyped-def]
+def test_train_returns_at_once_and_pause_resume_stop_work(
+    tiny_config: TrainConfig, toy_data
+) -> None:  # type: ignore[no-untyped-def]
     handle = train(tiny_config.replace(epochs=50.0), data=toy_data)
     assert handle.status == "running"
     deadline = time.time() + 60
@@ -70,7 +88,9 @@ def test_train_returns_at_once_and_pause_resume_stop_work(tiny_config: TrainConf
     assert (Path(tiny_config.run.out or "") / "checkpoints/last/state.json").is_file()
 
 
-def test_nan_loss_fails_the_run_with_advice(tiny_config: TrainConfig, toy_data, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_nan_loss_fails_the_run_with_advice(
+    tiny_config: TrainConfig, toy_data, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     from workbench.tasks.text_classification import TextClassification
 
     real = TextClassification.loss
@@ -125,9 +145,12 @@ def test_resume_continues_to_the_same_result(tiny_config: TrainConfig, toy_data,
 
 
 @pytest.mark.parametrize("method", ["lora", "ia3", "bitfit", "head-only"])
-def test_parameter_efficient_runs_export_a_plain_model(method: str, tiny_config: TrainConfig, toy_data) -> None:  # type: ignore[no-untyped-def]
-    handle = train(tiny_config.replace(method=method, epochs=1.0, lr=None), data=toy_data,
-                   block=True)
+def test_parameter_efficient_runs_export_a_plain_model(
+    method: str, tiny_config: TrainConfig, toy_data
+) -> None:  # type: ignore[no-untyped-def]
+    handle = train(
+        tiny_config.replace(method=method, epochs=1.0, lr=None), data=toy_data, block=True
+    )
     assert handle.status == "completed", handle.summary
     s = handle.summary
     assert s is not None and s["trainable_parameters"] < s["total_parameters"]
@@ -140,8 +163,12 @@ def test_parameter_efficient_runs_export_a_plain_model(method: str, tiny_config:
         "AutoTokenizer as T; d=sys.argv[1]; m=M.from_pretrained(d); t=T.from_pretrained(d); "
         "print(m.config.id2label[int(m(**t(['great love'], return_tensors='pt')).logits.argmax())])"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(run_dir / "model")],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(run_dir / "model")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() in ("negative", "neutral", "positive")
 
@@ -156,8 +183,13 @@ def test_loaded_run_predicts_like_the_test_predictions(tiny_config: TrainConfig,
 
 
 def test_regularizers_reach_the_model(tiny_config: TrainConfig, toy_data) -> None:  # type: ignore[no-untyped-def]
-    handle = train(tiny_config.replace(dropout=0.3, attention_dropout=0.2, l2sp=0.01,
-                                       label_smoothing=0.1, epochs=1.0), data=toy_data, block=True)
+    handle = train(
+        tiny_config.replace(
+            dropout=0.3, attention_dropout=0.2, l2sp=0.01, label_smoothing=0.1, epochs=1.0
+        ),
+        data=toy_data,
+        block=True,
+    )
     assert handle.status == "completed", handle.summary
     model = handle.session.accelerator.unwrap_model(handle.session.model)  # type: ignore[union-attr]
     assert model.config.hidden_dropout_prob == 0.3
@@ -168,8 +200,9 @@ def test_regularizers_reach_the_model(tiny_config: TrainConfig, toy_data) -> Non
 
 
 def test_early_stopping_stops_before_the_planned_steps(tiny_config: TrainConfig, toy_data) -> None:  # type: ignore[no-untyped-def]
-    cfg = tiny_config.replace(epochs=30.0, eval_every=2, early_stopping=1,
-                              early_stopping_metric="val_loss", lr=5e-2)
+    cfg = tiny_config.replace(
+        epochs=30.0, eval_every=2, early_stopping=1, early_stopping_metric="val_loss", lr=5e-2
+    )
     handle = train(cfg, data=toy_data, block=True)
     assert handle.status == "completed"
     assert handle.summary is not None and handle.summary["early_stopped"]

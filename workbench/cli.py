@@ -24,12 +24,13 @@ class UsageError(UserError):
 
 
 class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def _optional(kind: type) -> Any:
     """Parse a value that may be left empty: ``none``/``''`` mean "not set"."""
+
     def parse(text: str) -> Any:
         if text.strip().lower() in ("", "none", "null", "auto-detect"):
             return None
@@ -37,24 +38,36 @@ def _optional(kind: type) -> Any:
             return kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+
     parse.__name__ = kind.__name__
     return parse
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per config field, named ``--field-name``; unset flags keep the config's value."""
-    for section, f, kind in all_fields():
+    for _section, f, kind in all_fields():
         flag = f.metadata.get("flag", "--" + f.name.replace("_", "-"))
         help_text = f.metadata.get("help", "")
         if "choices" in f.metadata:
             help_text += f" Choices: {', '.join(f.metadata['choices'])}."
         help_text += f" Default: {f.default}."
         if kind is bool:
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
-                                default=argparse.SUPPRESS, help=help_text)
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS,
+                help=help_text,
+            )
         else:
-            parser.add_argument(flag, dest=f.name, type=_optional(kind), metavar=f.name.upper(),
-                                default=argparse.SUPPRESS, help=help_text)
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                type=_optional(kind),
+                metavar=f.name.upper(),
+                default=argparse.SUPPRESS,
+                help=help_text,
+            )
 
 
 def build_parser() -> Parser:
@@ -67,8 +80,11 @@ def build_parser() -> Parser:
     p = sub.add_parser("train", help="Fine-tune a model (flags override --config).")
     p.add_argument("--config", help="YAML file with settings (e.g. a run's config.yaml).")
     p.add_argument("--resume", metavar="DIR", help="Continue an interrupted run directory.")
-    p.add_argument("--demo", action="store_true",
-                   help="Default offline fine-tune plus the TF-IDF baseline on the same split.")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="Default offline fine-tune plus the TF-IDF baseline on the same split.",
+    )
     p.add_argument("--quiet", action="store_true", help="No progress bar.")
     add_config_flags(p)
     p = sub.add_parser("eval", help="Test metrics of a finished run.")
@@ -85,6 +101,7 @@ def build_parser() -> Parser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``workbench`` command; returns the exit code."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _quiet_libraries()
     try:
         args = build_parser().parse_args(argv)
         from workbench import commands
@@ -96,6 +113,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+
+
+def _quiet_libraries() -> None:
+    """Our progress bar and messages only: no per-load reports or bars from transformers."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
 
 
 def _one_line(err: BaseException) -> str:

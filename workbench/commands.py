@@ -31,8 +31,10 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     for r in rows:
         avail = "available" if r.get("available") else "NOT INSTALLED"
         print(f"{r['name']:<20} {avail:<14} {r.get('description', '')}")
-    print("Also: any CSV/TSV/JSONL/Parquet file path (--dataset FILE), a pandas DataFrame or "
-          "datasets.Dataset from Python.")
+    print(
+        "Also: any CSV/TSV/JSONL/Parquet file path (--dataset FILE), a pandas DataFrame or "
+        "datasets.Dataset from Python."
+    )
     return 0
 
 
@@ -54,16 +56,23 @@ def follow(handle: Any, quiet: bool) -> None:
                 if not show:
                     continue
                 if e["type"] == "setup" and bar is None:
-                    bar = tqdm(total=e["total_steps"], unit="step", dynamic_ncols=True,
-                               desc="train", initial=0)
+                    bar = tqdm(
+                        total=e["total_steps"],
+                        unit="step",
+                        dynamic_ncols=True,
+                        desc="train",
+                        initial=0,
+                    )
                 elif e["type"] == "step" and bar is not None:
                     bar.n = e["step"]
                     bar.set_postfix(loss=f"{e['loss']:.4f}", lr=f"{e['lr']:.2e}", refresh=False)
                     bar.refresh()
                 elif e["type"] == "eval":
-                    msg = (f"step {e['step']}: val_loss {e['val_loss']:.4f}  "
-                           f"val_macro_f1 {e['val_macro_f1']:.4f}  "
-                           f"val_accuracy {e['val_accuracy']:.4f}{'  (best)' if e['best'] else ''}")
+                    msg = (
+                        f"step {e['step']}: val_loss {e['val_loss']:.4f}  "
+                        f"val_macro_f1 {e['val_macro_f1']:.4f}  "
+                        f"val_accuracy {e['val_accuracy']:.4f}{'  (best)' if e['best'] else ''}"
+                    )
                     (bar.write if bar else print)(msg)
                 elif e["type"] == "status" and e.get("message"):
                     (bar.write if bar else print)(e["message"], file=sys.stderr)
@@ -83,10 +92,7 @@ def follow(handle: Any, quiet: bool) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     from workbench.training import train
 
-    if args.resume:
-        handle = train(resume=args.resume)
-    else:
-        handle = train(config_from_args(args))
+    handle = train(resume=args.resume) if args.resume else train(config_from_args(args))
     follow(handle, args.quiet)
     handle.wait()
     if handle.error is not None:
@@ -107,10 +113,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if summary.get("status") == "stopped":
         print(f"resume with: workbench train --resume {handle.run_dir}")
     if summary.get("test_macro_f1") is not None:
-        print(f"test macro-F1 {summary['test_macro_f1']:.4f}  "
-              f"test accuracy {summary['test_accuracy']:.4f}  "
-              f"({summary['trainable_parameters']:,} of {summary['total_parameters']:,} "
-              f"parameters trained, {summary['train_samples_per_second']} samples/s)")
+        print(
+            f"test macro-F1 {summary['test_macro_f1']:.4f}  "
+            f"test accuracy {summary['test_accuracy']:.4f}  "
+            f"({summary['trainable_parameters']:,} of {summary['total_parameters']:,} "
+            f"parameters trained, {summary['train_samples_per_second']} samples/s)"
+        )
     if args.demo and handle.session is not None and summary.get("status") == "completed":
         demo_baseline(handle, summary)
     return 0
@@ -126,19 +134,23 @@ def demo_baseline(handle: Any, summary: dict[str, Any]) -> None:
     write_json(handle.run_dir / "summary.json", summary)
     print()
     print(f"{'held-out test':<34}{'macro-F1':>10}{'accuracy':>10}")
-    print(f"{'fine-tuned ' + handle.config.model.model:<34}"
-          f"{summary['test_macro_f1']:>10.4f}{summary['test_accuracy']:>10.4f}")
-    print(f"{'TF-IDF + logistic regression':<34}"
-          f"{base['test_macro_f1']:>10.4f}{base['test_accuracy']:>10.4f}")
+    print(
+        f"{'fine-tuned ' + handle.config.model.model:<34}"
+        f"{summary['test_macro_f1']:>10.4f}{summary['test_accuracy']:>10.4f}"
+    )
+    print(
+        f"{'TF-IDF + logistic regression':<34}"
+        f"{base['test_macro_f1']:>10.4f}{base['test_accuracy']:>10.4f}"
+    )
     print(f"loss curves: {handle.run_dir / 'loss_curves.png'}")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    import torch
+
     from workbench.data import prepare_data
     from workbench.runs import load_run
     from workbench.tasks import classification_metrics
-
-    import torch
 
     run = load_run(args.run)
     data = prepare_data(run.config.data, run.config.optim.seed)
@@ -147,8 +159,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if list(labels) != list(data.labels):
         raise UserError(f"the run's labels {labels} differ from its data's {data.labels}")
     probs = torch.tensor([[p["probs"][name] for name in labels] for p in preds])
-    metrics = classification_metrics(probs.clamp_min(1e-12).log(),
-                                     torch.tensor(data.test.labels), list(labels))
+    metrics = classification_metrics(
+        probs.clamp_min(1e-12).log(), torch.tensor(data.test.labels), list(labels)
+    )
     if args.json:
         print_json(metrics)
         return 0
@@ -156,8 +169,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}")
     print(f"{'class':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for name, m in metrics["per_class"].items():
-        print(f"{name:<16}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>10.4f}"
-              f"{m['support']:>9}")
+        print(
+            f"{name:<16}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>10.4f}"
+            f"{m['support']:>9}"
+        )
     return 0
 
 

@@ -61,7 +61,9 @@ def _check(section: Any) -> None:
         base = _base_type(hints[f.name])
         if base is bool and not isinstance(value, bool):
             raise ConfigError(f"{f.name} must be true or false, got {value!r}")
-        if base in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        if base in (int, float) and (
+            isinstance(value, bool) or not isinstance(value, (int, float))
+        ):
             raise ConfigError(f"{f.name} must be a number, got {value!r}")
         if base is int and isinstance(value, float) and not value.is_integer():
             raise ConfigError(f"{f.name} must be a whole number, got {value!r}")
@@ -121,7 +123,9 @@ class DataConfig:
     min_confidence: float = setting(
         0.0,
         "Keep rows whose label confidence is at least this (needs a confidence column).",
-        min=0.0, max=1.0, step=0.05,
+        min=0.0,
+        max=1.0,
+        step=0.05,
     )
     val_fraction: float = setting(
         0.1, "Share of the data held out for validation.", min=0.01, max=0.5, step=0.01
@@ -130,12 +134,18 @@ class DataConfig:
         0.1, "Share of the data held out for the final test.", min=0.01, max=0.5, step=0.01
     )
     max_train_samples: int | None = setting(
-        4000, "Cap on training examples (stratified); empty for all.", min=8, max=10_000_000, step=100
+        4000,
+        "Cap on training examples (stratified); empty for all.",
+        min=8,
+        max=10_000_000,
+        step=100,
     )
     max_eval_samples: int | None = setting(
         1000,
         "Cap on validation and test examples each (stratified); empty for all.",
-        min=8, max=10_000_000, step=100,
+        min=8,
+        max=10_000_000,
+        step=100,
     )
 
     def __post_init__(self) -> None:
@@ -164,7 +174,9 @@ class ModelConfig:
         3, "Number of bottom encoder layers frozen by the freeze method.", min=0, max=48, step=1
     )
     lora_r: int = setting(8, "LoRA rank.", min=1, max=256, step=1)
-    lora_alpha: float = setting(16.0, "LoRA scaling alpha (scale = alpha / r).", min=0.5, max=1024.0)
+    lora_alpha: int = setting(
+        16, "LoRA scaling alpha (scale = alpha / r).", min=1, max=1024, step=1
+    )
     lora_dropout: float = setting(
         0.1, "Dropout on the LoRA input (a regularizer).", min=0.0, max=0.9, step=0.05
     )
@@ -189,7 +201,12 @@ class OptimConfig:
     lr: float | None = setting(
         None,
         "Peak learning rate (empty: the method's default).",
-        min=0.0, min_exclusive=True, max=1.0, log=True, typical="1e-5 … 1e-3", restart=False,
+        min=0.0,
+        min_exclusive=True,
+        max=1.0,
+        log=True,
+        typical="1e-5 … 1e-3",
+        restart=False,
     )
     epochs: float = setting(3.0, "Passes over the training set.", min=0.05, max=100.0, step=0.5)
     batch_size: int = setting(32, "Examples per optimizer micro-batch.", min=1, max=1024, step=1)
@@ -208,11 +225,13 @@ class OptimConfig:
     eval_every: int = setting(
         0, "Evaluate every N optimizer steps (0: at each epoch end only).", min=0, max=1_000_000
     )
-    seed: int = setting(42, "Random seed for splits, shuffling and initialization.", min=0,
-                        max=2**31 - 1)
+    seed: int = setting(
+        42, "Random seed for splits, shuffling and initialization.", min=0, max=2**31 - 1
+    )
     device: str = setting("auto", "Where to train.", choices=DEVICES)
     precision: str = setting(
-        "auto", "Numeric precision (auto: bf16/fp16 autocast on GPU, fp32 on CPU).",
+        "auto",
+        "Numeric precision (auto: bf16/fp16 autocast on GPU, fp32 on CPU).",
         choices=PRECISIONS,
     )
 
@@ -225,23 +244,35 @@ class RegularizationConfig:
     """Everything that keeps the model from overfitting."""
 
     weight_decay: float = setting(
-        0.01, "Decoupled weight decay (AdamW) on weights, not biases/LayerNorm.",
-        min=0.0, max=1.0, step=0.01,
+        0.01,
+        "Decoupled weight decay (AdamW) on weights, not biases/LayerNorm.",
+        min=0.0,
+        max=1.0,
+        step=0.01,
     )
     dropout: float | None = setting(
         None, "Hidden dropout in the encoder (empty: the model's own).", min=0.0, max=0.9, step=0.05
     )
     attention_dropout: float | None = setting(
-        None, "Dropout on attention probabilities (empty: the model's own).",
-        min=0.0, max=0.9, step=0.05,
+        None,
+        "Dropout on attention probabilities (empty: the model's own).",
+        min=0.0,
+        max=0.9,
+        step=0.05,
     )
     classifier_dropout: float | None = setting(
-        None, "Dropout before the classification head (empty: the model's own).",
-        min=0.0, max=0.9, step=0.05,
+        None,
+        "Dropout before the classification head (empty: the model's own).",
+        min=0.0,
+        max=0.9,
+        step=0.05,
     )
     label_smoothing: float = setting(
-        0.0, "Share of target probability spread over the other classes.",
-        min=0.0, max=0.5, step=0.05,
+        0.0,
+        "Share of target probability spread over the other classes.",
+        min=0.0,
+        max=0.5,
+        step=0.05,
     )
     max_grad_norm: float = setting(
         1.0, "Clip the gradient norm to this (0: no clipping).", min=0.0, max=100.0, step=0.1
@@ -250,12 +281,17 @@ class RegularizationConfig:
         0, "Stop after this many evaluations without improvement (0: off).", min=0, max=100
     )
     early_stopping_metric: str = setting(
-        "val_macro_f1", "Metric that picks the best checkpoint and drives early stopping.",
+        "val_macro_f1",
+        "Metric that picks the best checkpoint and drives early stopping.",
         choices=METRICS,
     )
     l2sp: float = setting(
-        0.0, "Strength of the L2-SP penalty pulling weights towards their pretrained values.",
-        min=0.0, max=10.0, step=0.001, log=False,
+        0.0,
+        "Strength of the L2-SP penalty pulling weights towards their pretrained values.",
+        min=0.0,
+        max=10.0,
+        step=0.001,
+        log=False,
     )
 
     def __post_init__(self) -> None:
@@ -371,14 +407,16 @@ def all_field_names() -> list[str]:
 
 def all_fields() -> list[tuple[str, dataclasses.Field[Any], Any]]:
     """``(section, field, type)`` for every setting, in declaration order."""
-    out = []
+    out: list[tuple[str, dataclasses.Field[Any], Any]] = []
     for section, cls in SECTIONS.items():
         hints = typing.get_type_hints(cls)
         out.extend((section, f, _base_type(hints[f.name])) for f in fields(cls))
     return out
 
 
-def _place(nested: dict[str, dict[str, Any]], key: str, value: Any, expect: str | None = None) -> None:
+def _place(
+    nested: dict[str, dict[str, Any]], key: str, value: Any, expect: str | None = None
+) -> None:
     try:
         section = section_of(key)
     except ConfigError:

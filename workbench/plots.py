@@ -46,8 +46,9 @@ def curve_data(events: list[dict[str, Any]]) -> dict[str, list[float]]:
     }
 
 
-def plot_training_curves(events: list[dict[str, Any]], axes: Any = None,
-                         log_scale: bool = False, title: str = "") -> tuple[Any, Any]:
+def plot_training_curves(
+    events: list[dict[str, Any]], axes: Any = None, log_scale: bool = False, title: str = ""
+) -> tuple[Any, Any]:
     """Training loss (raw + smoothed) and validation loss; validation macro-F1 and LR."""
     if axes is None:
         fig, axes = new_figure(ncols=2)
@@ -60,10 +61,12 @@ def plot_training_curves(events: list[dict[str, Any]], axes: Any = None,
         loss_ax.plot(d["step"], smooth(d["loss"]), color="tab:blue", lw=2, label="train (smoothed)")
     if d["eval_step"]:
         loss_ax.plot(d["eval_step"], d["val_loss"], "o-", color="tab:orange", label="validation")
-        metric_ax.plot(d["eval_step"], d["val_macro_f1"], "o-", color="tab:green",
-                       label="val macro-F1")
-        metric_ax.plot(d["eval_step"], d["val_accuracy"], "s--", color="tab:olive",
-                       label="val accuracy")
+        metric_ax.plot(
+            d["eval_step"], d["val_macro_f1"], "o-", color="tab:green", label="val macro-F1"
+        )
+        metric_ax.plot(
+            d["eval_step"], d["val_accuracy"], "s--", color="tab:olive", label="val accuracy"
+        )
     for step in d["lr_change"]:
         loss_ax.axvline(step, color="tab:red", ls=":", lw=1)
     if log_scale:
@@ -82,7 +85,9 @@ def plot_training_curves(events: list[dict[str, Any]], axes: Any = None,
     return fig, axes
 
 
-def confusion_matrix_plot(matrix: list[list[int]], labels: list[str], ax: Any = None) -> tuple[Any, Any]:
+def confusion_matrix_plot(
+    matrix: list[list[int]], labels: list[str], ax: Any = None
+) -> tuple[Any, Any]:
     """Counts with true labels on rows and predictions on columns."""
     if ax is None:
         fig, ax = new_figure(4.2, 3.6)

@@ -49,27 +49,41 @@ class Run:
         out = []
         with torch.no_grad():
             for start in range(0, len(texts), batch_size):
-                chunk = [str(t) for t in texts[start:start + batch_size]]
-                enc = tokenizer(chunk, truncation=True, padding=True,
-                                max_length=self.config.model.max_length, return_tensors="pt")
+                chunk = [str(t) for t in texts[start : start + batch_size]]
+                enc = tokenizer(
+                    chunk,
+                    truncation=True,
+                    padding=True,
+                    max_length=self.config.model.max_length,
+                    return_tensors="pt",
+                )
                 probs = torch.softmax(model(**enc).logits.float(), -1)
                 for text, row in zip(chunk, probs.tolist(), strict=True):
                     best = max(range(len(row)), key=row.__getitem__)
-                    out.append({"text": text, "label": labels[best], "confidence": row[best],
-                                "probs": dict(zip(labels, row, strict=True))})
+                    out.append(
+                        {
+                            "text": text,
+                            "label": labels[best],
+                            "confidence": row[best],
+                            "probs": dict(zip(labels, row, strict=True)),
+                        }
+                    )
         return out
 
     def _load_model(self) -> tuple[Any, Any]:
         if self._model is None:
             folder = self.path / "model"
             if not (folder / "config.json").is_file():
-                raise RunError(f"run {self.path} has no exported model (status {self.status}); "
-                               f"resume it with --resume {self.path} to finish it")
+                raise RunError(
+                    f"run {self.path} has no exported model (status {self.status}); "
+                    f"resume it with --resume {self.path} to finish it"
+                )
             from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
             self._tokenizer = AutoTokenizer.from_pretrained(folder)
             self._model = AutoModelForSequenceClassification.from_pretrained(
-                folder, use_safetensors=True).eval()
+                folder, use_safetensors=True
+            ).eval()
         return self._model, self._tokenizer
 
 
@@ -80,8 +94,12 @@ def load_run(path: str | Path) -> Run:
         raise RunError(f"run directory not found: {p}")
     if not (p / "config.yaml").is_file():
         raise RunError(f"{p} is not a run directory (no config.yaml)")
-    return Run(p, TrainConfig.load(p / "config.yaml"), _read_json(p / "summary.json"),
-               _read_json(p / "env.json"))
+    return Run(
+        p,
+        TrainConfig.load(p / "config.yaml"),
+        _read_json(p / "summary.json"),
+        _read_json(p / "env.json"),
+    )
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -118,11 +136,18 @@ def config_differences(runs: list[Run]) -> dict[str, list[Any]]:
 
 def runs_table(runs: list[Run]) -> list[dict[str, Any]]:
     """One row per run with the numbers people compare."""
-    return [{
-        "run": r.name, "status": r.status, "model": r.config.model.model,
-        "method": r.config.model.method, "lr": r.config.optim.lr,
-        "test_macro_f1": r.summary.get("test_macro_f1"),
-        "test_accuracy": r.summary.get("test_accuracy"), "val_loss": r.summary.get("val_loss"),
-        "trainable_parameters": r.summary.get("trainable_parameters"),
-        "wall_seconds": r.summary.get("wall_seconds"),
-    } for r in runs]
+    return [
+        {
+            "run": r.name,
+            "status": r.status,
+            "model": r.config.model.model,
+            "method": r.config.model.method,
+            "lr": r.config.optim.lr,
+            "test_macro_f1": r.summary.get("test_macro_f1"),
+            "test_accuracy": r.summary.get("test_accuracy"),
+            "val_loss": r.summary.get("val_loss"),
+            "trainable_parameters": r.summary.get("trainable_parameters"),
+            "wall_seconds": r.summary.get("wall_seconds"),
+        }
+        for r in runs
+    ]

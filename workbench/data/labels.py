@@ -28,7 +28,7 @@ def is_missing(value: Any) -> bool:
 def label_names(column: pd.Series, name: str) -> list[str | None]:
     """Each row's label as a class name; None where the label is missing or blank."""
     if pd.api.types.is_bool_dtype(column):
-        return [None if is_missing(v) else str(bool(v)) for v in column]
+        return [None if is_missing(v) else str(bool(v)) for v in column.tolist()]
     if pd.api.types.is_numeric_dtype(column):
         values = column.to_numpy(dtype=float, na_value=np.nan)
         present = values[~np.isnan(values)]
@@ -40,7 +40,7 @@ def label_names(column: pd.Series, name: str) -> list[str | None]:
             )
         return [None if math.isnan(v) else str(int(v)) for v in values]
     out: list[str | None] = []
-    for value in column:
+    for value in column.tolist():
         text = "" if is_missing(value) else str(value).strip()
         out.append(text or None)
     return out

@@ -53,7 +53,9 @@ def prepare_data(cfg: DataConfig, seed: int, source: Any = None) -> PreparedData
     # Plain Python strings (object dtype): every cleaning step loops over them in Python.
     frame = pd.DataFrame(
         {
-            "text": pd.Series([_as_text(v) for v in _text_values(raw[columns.text])], dtype=object),
+            "text": pd.Series(
+                [_as_text(v) for v in _text_values(raw[columns.text]).tolist()], dtype=object
+            ),
             "label": pd.Series(label_names(raw[columns.label], columns.label), dtype=object),
         }
     )

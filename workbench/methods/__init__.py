@@ -25,9 +25,7 @@ def get_method(name: str) -> AdaptationMethod:
     try:
         return METHODS[name]
     except KeyError:
-        raise ConfigError(
-            f"unknown method {name!r}; choose one of {', '.join(METHODS)}"
-        ) from None
+        raise ConfigError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}") from None
 
 
 __all__ = ["METHODS", "AdaptationMethod", "count_parameters", "get_method"]

@@ -26,8 +26,9 @@ class FreezeBottom(AdaptationMethod):
             )
         for p in model.parameters():
             p.requires_grad_(True)
-        base = getattr(model, "base_model", model)
-        for p in base.get_input_embeddings().parameters():
+        base: nn.Module = getattr(model, "base_model", model)
+        get_embeddings = getattr(base, "get_input_embeddings")  # noqa: B009 - typed as Module
+        for p in get_embeddings().parameters():
             p.requires_grad_(False)
         embeddings = getattr(base, "embeddings", None)
         if isinstance(embeddings, nn.Module):

@@ -25,10 +25,11 @@ def wrap(model: nn.Module, peft_config: Any) -> nn.Module:
     from peft import get_peft_model
 
     try:
-        return get_peft_model(model, peft_config)  # type: ignore[arg-type]
+        return get_peft_model(model, peft_config)
     except ValueError as err:
-        names = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules()
-                        if isinstance(m, nn.Linear)})
+        names = sorted(
+            {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)}
+        )
         raise ConfigError(
             f"target_modules {peft_config.target_modules!r} do not fit this model ({err}); "
             f"its linear layers are named: {', '.join(names)}"

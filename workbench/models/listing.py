@@ -25,15 +25,17 @@ def describe_catalog(batch_size: int = 32, seq_len: int = 128) -> list[dict[str,
             )
             for name, method in METHODS.items()
         }
-        rows.append({
-            "name": entry.name,
-            "hub_id": entry.hub_id,
-            "available": where is not None,
-            "location": str(where) if where else None,
-            "parameters": entry.parameters,
-            "description": entry.description,
-            "memory_bytes": memory,
-        })
+        rows.append(
+            {
+                "name": entry.name,
+                "hub_id": entry.hub_id,
+                "available": where is not None,
+                "location": str(where) if where else None,
+                "parameters": entry.parameters,
+                "description": entry.description,
+                "memory_bytes": memory,
+            }
+        )
     return rows
 
 
@@ -46,7 +48,9 @@ def format_catalog(rows: list[dict[str, Any]]) -> str:
         mem = "".join(f"{r['memory_bytes'][m] / 2**30:>9.1f}G" for m in methods)
         avail = "yes" if r["available"] else "no"
         lines.append(f"{r['name']:<18}{avail:<11}{r['parameters'] / 1e6:>7.1f}M  {mem}")
-    lines.append("memory: estimated peak training memory (fp32, batch 32, 128 tokens). "
-                 "Unavailable models are not in the local Hugging Face cache; any hub id or "
-                 "local directory also works with --model.")
+    lines.append(
+        "memory: estimated peak training memory (fp32, batch 32, 128 tokens). "
+        "Unavailable models are not in the local Hugging Face cache; any hub id or "
+        "local directory also works with --model."
+    )
     return "\n".join(lines)

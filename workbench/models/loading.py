@@ -18,8 +18,12 @@ from typing import Any
 from workbench.errors import ModelError
 from workbench.models.catalog import CATALOG, cached_snapshot, entry_location, find_entry
 
-WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
-                "pytorch_model.bin.index.json")
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,10 @@ class ModelSource:
 
 def offline() -> bool:
     """True when the user told Hugging Face libraries not to touch the network."""
-    return any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on")
-               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return any(
+        os.environ.get(v, "").lower() in ("1", "true", "yes", "on")
+        for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
@@ -120,8 +126,10 @@ def load_classifier(
         warnings.warn(
             f"trust_remote_code is on: code shipped with {source.name!r} will run", stacklevel=2
         )
-    kwargs: dict[str, Any] = {"local_files_only": source.local,
-                              "trust_remote_code": trust_remote_code}
+    kwargs: dict[str, Any] = {
+        "local_files_only": source.local,
+        "trust_remote_code": trust_remote_code,
+    }
     try:
         config = AutoConfig.from_pretrained(
             source.path,

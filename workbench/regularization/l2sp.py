@@ -32,8 +32,10 @@ class L2SP(Regularizer):
         self.anchors = [
             (p, p.detach().clone())
             for name, p in model.named_parameters()
-            if p.requires_grad and not any(name.endswith(h) for h in head)
-            and "lora_" not in name and "ia3_" not in name  # adapters start at 0/1 by design
+            if p.requires_grad
+            and not any(name.endswith(h) for h in head)
+            and "lora_" not in name
+            and "ia3_" not in name  # adapters start at 0/1 by design
         ]
 
     def penalty(self, model: nn.Module, **kwargs: Any) -> torch.Tensor | None:

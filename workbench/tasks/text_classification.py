@@ -29,14 +29,18 @@ class TextClassification(Task):
         source = resolve_model(cfg.model.model)
         tokenizer = load_tokenizer(source, cfg.model.trust_remote_code)
         base_config = AutoConfig.from_pretrained(
-            source.path, local_files_only=source.local,
+            source.path,
+            local_files_only=source.local,
             trust_remote_code=cfg.model.trust_remote_code,
         )
         overrides: dict[str, Any] = {}
         for reg in regularizers:
             overrides.update(reg.model_overrides(cfg, base_config))
         model = load_classifier(source, data.labels, overrides, cfg.model.trust_remote_code)
-        if getattr(model.config, "pad_token_id", None) is None and tokenizer.pad_token_id is not None:
+        if (
+            getattr(model.config, "pad_token_id", None) is None
+            and tokenizer.pad_token_id is not None
+        ):
             model.config.pad_token_id = tokenizer.pad_token_id
         model = get_method(cfg.model.method).apply(model, cfg.model)
         return model, tokenizer
@@ -61,16 +65,18 @@ def classification_metrics(
     y = labels.cpu().numpy()
     pred = logits.argmax(-1).cpu().numpy()
     classes = list(range(len(label_names)))
-    p, r, f1, support = precision_recall_fscore_support(
-        y, pred, labels=classes, zero_division=0
-    )
+    p, r, f1, support = precision_recall_fscore_support(y, pred, labels=classes, zero_division=0)
     return {
         "loss": float(F.cross_entropy(logits, labels).item()),
         "accuracy": float((pred == y).mean()) if len(y) else 0.0,
         "macro_f1": float(np.mean(f1)),
         "per_class": {
-            name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f1[i]),
-                   "support": int(support[i])}
+            name: {
+                "precision": float(p[i]),
+                "recall": float(r[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
             for i, name in enumerate(label_names)
         },
         "confusion_matrix": confusion_matrix(y, pred, labels=classes).tolist(),

@@ -41,7 +41,7 @@ def encode(tokenizer: Any, texts: Sequence[str], labels: Sequence[int], max_leng
 
 
 class PadCollator:
-    """Pad a list of examples to the longest one: ``input_ids``/``attention_mask`` (batch, tokens)."""
+    """Pad examples to the longest one: ``input_ids``/``attention_mask`` are (batch, tokens)."""
 
     def __init__(self, pad_token_id: int) -> None:
         self.pad_token_id = pad_token_id
@@ -68,8 +68,14 @@ class GroupedBatchSampler(Sampler[list[int]]):
     seed and epoch, which is what lets ``--resume`` skip exactly the batches already seen.
     """
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int,
-                 group_by_length: bool = True, mega: int = 50) -> None:
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        seed: int,
+        group_by_length: bool = True,
+        mega: int = 50,
+    ) -> None:
         self.lengths = list(lengths)
         self.batch_size = batch_size
         self.seed = seed
@@ -87,10 +93,11 @@ class GroupedBatchSampler(Sampler[list[int]]):
         if self.group_by_length:
             span = self.batch_size * self.mega
             order = [
-                i for start in range(0, len(order), span)
-                for i in sorted(order[start:start + span], key=lambda j: -self.lengths[j])
+                i
+                for start in range(0, len(order), span)
+                for i in sorted(order[start : start + span], key=lambda j: -self.lengths[j])
             ]
-        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         if self.group_by_length:
             perm = torch.randperm(len(batches), generator=g).tolist()
             batches = [batches[i] for i in perm]
@@ -108,7 +115,7 @@ class SortedBatchSampler(Sampler[list[int]]):
 
     def __init__(self, lengths: Sequence[int], batch_size: int) -> None:
         order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-        self._batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        self._batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         self.batch_size = batch_size
         self.drop_last = False
 

@@ -20,8 +20,11 @@ from torch import nn
 
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
     """Copies (on CPU) of the parameters that train."""
-    return {n: p.detach().to("cpu", copy=True).contiguous()
-            for n, p in model.named_parameters() if p.requires_grad}
+    return {
+        n: p.detach().to("cpu", copy=True).contiguous()
+        for n, p in model.named_parameters()
+        if p.requires_grad
+    }
 
 
 def load_trainable(model: nn.Module, state: dict[str, torch.Tensor]) -> None:

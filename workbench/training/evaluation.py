@@ -10,7 +10,9 @@ from workbench.tasks.base import Task
 
 
 @torch.no_grad()
-def predict_loader(model: torch.nn.Module, loader: Any, accelerator: Any) -> dict[str, torch.Tensor]:
+def predict_loader(
+    model: torch.nn.Module, loader: Any, accelerator: Any
+) -> dict[str, torch.Tensor]:
     """Logits and labels for every example, in dataset order, gathered over processes."""
     was_training = model.training
     model.eval()
@@ -32,8 +34,9 @@ def predict_loader(model: torch.nn.Module, loader: Any, accelerator: Any) -> dic
     return {"logits": torch.cat(logits)[order], "labels": torch.cat(labels)[order]}
 
 
-def evaluate(model: torch.nn.Module, loader: Any, accelerator: Any, task: Task,
-             label_names: list[str]) -> dict[str, Any]:
+def evaluate(
+    model: torch.nn.Module, loader: Any, accelerator: Any, task: Task, label_names: list[str]
+) -> dict[str, Any]:
     """Metrics dict (loss, accuracy, macro_f1, per_class, confusion_matrix) plus ``probs``."""
     out = predict_loader(model, loader, accelerator)
     metrics = task.metrics(out["logits"], out["labels"], label_names)

@@ -36,7 +36,7 @@ class EventLog:
     def attach(self, path: Path) -> None:
         """Start mirroring to ``path``, first writing the events not yet on disk."""
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the run
-        for event in self.events[self._n_previous:]:
+        for event in self.events[self._n_previous :]:
             self._file.write(json.dumps(event) + "\n")
         self._file.flush()
 

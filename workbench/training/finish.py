@@ -17,28 +17,43 @@ from workbench.training.session import Session
 
 def base_summary(s: Session | None, status: str, wall: float) -> dict[str, Any]:
     summary: dict[str, Any] = {
-        "status": status, "test_accuracy": None, "test_macro_f1": None, "val_loss": None,
-        "train_samples_per_second": None, "trainable_parameters": None,
-        "total_parameters": None, "wall_seconds": round(wall, 2), "labels": None,
+        "status": status,
+        "test_accuracy": None,
+        "test_macro_f1": None,
+        "val_loss": None,
+        "train_samples_per_second": None,
+        "trainable_parameters": None,
+        "total_parameters": None,
+        "wall_seconds": round(wall, 2),
+        "labels": None,
     }
     if s is not None:
         p = s.progress
         summary.update(
-            trainable_parameters=s.trainable_parameters, total_parameters=s.total_parameters,
-            labels=s.data.labels, steps=p.step, total_steps=s.total_steps,
-            best_step=p.best_step, best_value=p.best_value,
+            trainable_parameters=s.trainable_parameters,
+            total_parameters=s.total_parameters,
+            labels=s.data.labels,
+            steps=p.step,
+            total_steps=s.total_steps,
+            best_step=p.best_step,
+            best_value=p.best_value,
             metric=s.config.regularization.early_stopping_metric,
             train_samples_per_second=round(p.samples / p.train_seconds, 2)
-            if p.train_seconds else None,
+            if p.train_seconds
+            else None,
             train_tokens_per_second=round(p.tokens / p.train_seconds, 1)
-            if p.train_seconds else None,
-            model=s.config.model.model, method=s.config.model.method, lr=s.config.optim.lr,
+            if p.train_seconds
+            else None,
+            model=s.config.model.model,
+            method=s.config.model.method,
+            lr=s.config.optim.lr,
         )
     return summary
 
 
-def finish_run(s: Session, tracking: Any, outcome: str, run_dir: Path, log: EventLog,
-               wall: float) -> dict[str, Any]:
+def finish_run(
+    s: Session, tracking: Any, outcome: str, run_dir: Path, log: EventLog, wall: float
+) -> dict[str, Any]:
     """Write everything a finished or stopped run leaves behind; return the summary."""
     acc = s.accelerator
     status = "stopped" if outcome == "stopped" else "completed"
@@ -56,9 +71,13 @@ def finish_run(s: Session, tracking: Any, outcome: str, run_dir: Path, log: Even
             load_trainable(model, tracking.best_weights)
         log.emit("status", status="running", message="testing the best checkpoint")
         test = evaluate(s.model, s.test_loader, acc, s.task, s.data.labels)
-        summary.update(test_loss=test["loss"], test_accuracy=test["accuracy"],
-                       test_macro_f1=test["macro_f1"], test_per_class=test["per_class"],
-                       confusion_matrix=test["confusion_matrix"])
+        summary.update(
+            test_loss=test["loss"],
+            test_accuracy=test["accuracy"],
+            test_macro_f1=test["macro_f1"],
+            test_per_class=test["per_class"],
+            confusion_matrix=test["confusion_matrix"],
+        )
         if acc.is_main_process:
             write_predictions(run_dir / "test_predictions.jsonl", s, test["probs"])
             export_model(s, run_dir)
@@ -69,8 +88,9 @@ def finish_run(s: Session, tracking: Any, outcome: str, run_dir: Path, log: Even
     return summary
 
 
-def write_failure(run_dir: Path | None, s: Session | None, message: str,
-                  wall: float) -> dict[str, Any]:
+def write_failure(
+    run_dir: Path | None, s: Session | None, message: str, wall: float
+) -> dict[str, Any]:
     summary = base_summary(s, "failed", wall)
     summary["error"] = message
     if run_dir is not None and run_dir.is_dir():
@@ -84,8 +104,18 @@ def write_predictions(path: Path, s: Session, probs: Any) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for text, y, row in zip(s.data.test.texts, s.data.test.labels, probs.tolist(), strict=True):
             pred = max(range(len(row)), key=row.__getitem__)
-            f.write(json.dumps({"text": text, "label": labels[y], "predicted": labels[pred],
-                                "confidence": row[pred], "probs": row}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "text": text,
+                        "label": labels[y],
+                        "predicted": labels[pred],
+                        "confidence": row[pred],
+                        "probs": row,
+                    }
+                )
+                + "\n"
+            )
 
 
 def export_model(s: Session, run_dir: Path) -> None:

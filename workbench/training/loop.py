@@ -37,7 +37,14 @@ def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:
     Returns the final status: ``completed``, ``early_stopped`` or ``stopped``. Raises
     :class:`NonFiniteLoss` when the loss turns NaN/inf.
     """
-    acc, model, opt, sched, cfg, p = s.accelerator, s.model, s.optimizer, s.scheduler, s.config, s.progress
+    acc, model, opt, sched, cfg, p = (
+        s.accelerator,
+        s.model,
+        s.optimizer,
+        s.scheduler,
+        s.config,
+        s.progress,
+    )
     loss_options: dict[str, Any] = {}
     for reg in s.regularizers:
         loss_options.update(reg.loss_options(cfg))
@@ -50,8 +57,11 @@ def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:
         # iteration, so the epoch is set there (it forwards it to our sampler).
         s.train_loader.set_epoch(p.epoch)
         # On resume, skip the batches of this epoch that were already trained on.
-        loader = acc.skip_first_batches(s.train_loader, p.batch_in_epoch) if p.batch_in_epoch \
+        loader = (
+            acc.skip_first_batches(s.train_loader, p.batch_in_epoch)
+            if p.batch_in_epoch
             else s.train_loader
+        )
         tick = time.perf_counter()
         for batch in loader:
             control.wait_while_paused()
@@ -61,7 +71,9 @@ def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:
             _apply_lr_change(s, control, log)
             with acc.accumulate(model):
                 with acc.autocast():
-                    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+                    out = model(
+                        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+                    )
                 loss = s.task.loss(out, batch, **loss_options)
                 if not torch.isfinite(loss):
                     raise NonFiniteLoss(f"loss became {loss.item()} at step {p.step + 1}")
@@ -82,9 +94,15 @@ def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:
             # .item() is the one host sync per step; the loss value is what the user watches.
             elapsed = time.perf_counter() - tick
             p.train_seconds += elapsed
-            log.emit("step", step=p.step, epoch=p.epoch + p.batch_in_epoch / len(s.train_loader),
-                     loss=loss.item(), lr=sched.get_last_lr()[0], grad_norm=float(grad_norm or 0),
-                     samples_per_s=n * cfg.optim.grad_accum / max(elapsed, 1e-9))
+            log.emit(
+                "step",
+                step=p.step,
+                epoch=p.epoch + p.batch_in_epoch / len(s.train_loader),
+                loss=loss.item(),
+                lr=sched.get_last_lr()[0],
+                grad_norm=float(grad_norm or 0),
+                samples_per_s=n * cfg.optim.grad_accum / max(elapsed, 1e-9),
+            )
             due = (eval_every and p.step % eval_every == 0) or control.take_evaluate()
             if due and not hooks.on_evaluate(s):
                 return "early_stopped"

@@ -84,8 +84,9 @@ class RunHandle:
 
     # -- the worker ------------------------------------------------------------
     def start(self, source: Any = None, block: bool = False) -> RunHandle:
-        self._thread = threading.Thread(target=self._work, args=(source,), daemon=True,
-                                        name="workbench-train")
+        self._thread = threading.Thread(
+            target=self._work, args=(source,), daemon=True, name="workbench-train"
+        )
         self._thread.start()
         if block:
             self.wait()
@@ -95,8 +96,9 @@ class RunHandle:
         started = time.time()
         tracking: RunTracking | None = None
         try:
-            self.log.emit("status", status="running",
-                          message="resuming" if self.resume_dir else "starting")
+            self.log.emit(
+                "status", status="running", message="resuming" if self.resume_dir else "starting"
+            )
             s = self.session = build_session(self.config, source, self.log)
             if self.run_dir is None:
                 self.run_dir = create_run_dir(self.config, s.accelerator)
@@ -107,14 +109,19 @@ class RunHandle:
             if self.resume_dir:
                 restore_progress(self.resume_dir, s, tracking)
             outcome = fit(s, self.control, self.log, tracking)
-            self.summary = finish_run(s, tracking, outcome, self.run_dir, self.log,
-                                      time.time() - started)
+            self.summary = finish_run(
+                s, tracking, outcome, self.run_dir, self.log, time.time() - started
+            )
             self._final_status = self.summary["status"]
         except NonFiniteLoss as err:
-            self._fail(err, started, advice=(
-                "lower the learning rate (now {lr:g}), keep max_grad_norm above 0, or use "
-                "precision fp32; the last good checkpoint is kept"
-            ).format(lr=self.config.optim.lr or 0))
+            self._fail(
+                err,
+                started,
+                advice=(
+                    f"lower the learning rate (now {self.config.optim.lr or 0:g}), keep "
+                    "max_grad_norm above 0, or use precision fp32; the last good checkpoint is kept"
+                ),
+            )
         except USER_ERRORS as err:
             self._fail(err, started)
         except Exception as err:  # an internal error: keep the traceback for the report
@@ -122,8 +129,9 @@ class RunHandle:
         finally:
             self.log.close()
 
-    def _fail(self, err: BaseException, started: float, advice: str = "",
-              trace: str | None = None) -> None:
+    def _fail(
+        self, err: BaseException, started: float, advice: str = "", trace: str | None = None
+    ) -> None:
         self.error = err
         message = f"{err}; {advice}" if advice else str(err)
         self.log.emit("error", message=message, kind=type(err).__name__, traceback=trace)
@@ -132,8 +140,13 @@ class RunHandle:
         self._final_status = "failed"
 
 
-def train(config: TrainConfig | None = None, *, data: Any = None, block: bool = False,
-          resume: str | Path | None = None) -> RunHandle:
+def train(
+    config: TrainConfig | None = None,
+    *,
+    data: Any = None,
+    block: bool = False,
+    resume: str | Path | None = None,
+) -> RunHandle:
     """Fine-tune as ``config`` says; return a :class:`RunHandle` at once.
 
     Parameters

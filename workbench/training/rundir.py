@@ -46,8 +46,10 @@ def create_run_dir(cfg: TrainConfig, accelerator: Any = None) -> Path:
         path = Path(box[0])
     if accelerator is None or accelerator.is_main_process:
         if path.exists() and any(path.iterdir()):
-            raise RunError(f"run directory {path} already exists and is not empty; "
-                           "choose another --out or use --resume to continue it")
+            raise RunError(
+                f"run directory {path} already exists and is not empty; "
+                "choose another --out or use --resume to continue it"
+            )
         path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -56,9 +58,16 @@ def environment(s: Session | None = None) -> dict[str, Any]:
     """Versions, platform, device and seed: what is needed to explain a number later."""
     import torch
 
-    versions = {}
-    for dist in ("torch", "transformers", "peft", "accelerate", "datasets", "captum",
-                 "finetune-workbench"):
+    versions: dict[str, str | None] = {}
+    for dist in (
+        "torch",
+        "transformers",
+        "peft",
+        "accelerate",
+        "datasets",
+        "captum",
+        "finetune-workbench",
+    ):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -72,9 +81,13 @@ def environment(s: Session | None = None) -> dict[str, Any]:
         "versions": versions,
     }
     if s is not None:
-        env.update(device=str(s.accelerator.device), mixed_precision=s.accelerator.mixed_precision,
-                   num_processes=s.accelerator.num_processes, seed=s.config.optim.seed,
-                   data_source=s.data.source)
+        env.update(
+            device=str(s.accelerator.device),
+            mixed_precision=s.accelerator.mixed_precision,
+            num_processes=s.accelerator.num_processes,
+            seed=s.config.optim.seed,
+            data_source=s.data.source,
+        )
     return env
 
 
@@ -99,8 +112,10 @@ def check_resumable(run_dir: Path) -> Path:
     if not (run_dir / "config.yaml").is_file():
         raise RunError(f"{run_dir} is not a run directory (no config.yaml)")
     if not (run_dir / "checkpoints" / "last" / "state.json").is_file():
-        raise RunError(f"{run_dir} has no checkpoint to resume from (checkpoints/last is missing); "
-                       "start a new run instead")
+        raise RunError(
+            f"{run_dir} has no checkpoint to resume from (checkpoints/last is missing); "
+            "start a new run instead"
+        )
     return run_dir
 
 

@@ -79,7 +79,9 @@ def make_accelerator(cfg: TrainConfig) -> Any:
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device cuda was requested but no CUDA GPU is visible; use auto or cpu")
     if device == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError("device mps was requested but Apple MPS is not available; use auto or cpu")
+        raise ConfigError(
+            "device mps was requested but Apple MPS is not available; use auto or cpu"
+        )
     on_gpu = device in ("auto", "cuda") and torch.cuda.is_available()
     if precision == "auto":
         bf16 = on_gpu and torch.cuda.is_bf16_supported()
@@ -100,7 +102,8 @@ def make_accelerator(cfg: TrainConfig) -> Any:
 
 def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
     """AdamW with decoupled weight decay on weight matrices only (not biases/LayerNorm)."""
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
@@ -142,20 +145,32 @@ def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Sess
     regularizers = build_regularizers(cfg)
     model, tokenizer = task.load_model(cfg, data, regularizers)
     trainable, total = count_parameters(model)
-    encoded = {name: encode(tokenizer, split.texts, split.labels, cfg.model.max_length)
-               for name, split in (("train", data.train), ("val", data.val), ("test", data.test))}
+    encoded = {
+        name: encode(tokenizer, split.texts, split.labels, cfg.model.max_length)
+        for name, split in (("train", data.train), ("val", data.val), ("test", data.test))
+    }
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     collate = PadCollator(pad_id)
-    sampler = GroupedBatchSampler(encoded["train"].lengths, cfg.optim.batch_size, cfg.optim.seed,
-                                  group_by_length=cfg.optim.batching == "length-grouped")
+    sampler = GroupedBatchSampler(
+        encoded["train"].lengths,
+        cfg.optim.batch_size,
+        cfg.optim.seed,
+        group_by_length=cfg.optim.batching == "length-grouped",
+    )
     # A private generator: DataLoader draws a base seed from it at every new iterator, which
     # would otherwise consume the global RNG and shift dropout masks after a resume.
-    train_loader = DataLoader(encoded["train"], batch_sampler=sampler, collate_fn=collate,
-                              generator=torch.Generator().manual_seed(cfg.optim.seed))
+    train_loader = DataLoader(
+        encoded["train"],
+        batch_sampler=sampler,
+        collate_fn=collate,
+        generator=torch.Generator().manual_seed(cfg.optim.seed),
+    )
     eval_loaders = [
-        DataLoader(encoded[s], batch_sampler=SortedBatchSampler(encoded[s].lengths,
-                                                                cfg.optim.batch_size * 2),
-                   collate_fn=collate)
+        DataLoader(
+            encoded[s],
+            batch_sampler=SortedBatchSampler(encoded[s].lengths, cfg.optim.batch_size * 2),
+            collate_fn=collate,
+        )
         for s in ("val", "test")
     ]
     optimizer = build_optimizer(model, cfg)
@@ -171,13 +186,41 @@ def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Sess
         optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer,
         lr_lambda(cfg.optim.scheduler, warmup, total_steps),
     )
-    note("setup", total_steps=total_steps, steps_per_epoch=steps_per_epoch,
-         trainable_parameters=trainable, total_parameters=total, labels=data.labels,
-         train_size=len(data.train), val_size=len(data.val), test_size=len(data.test),
-         device=str(accelerator.device), mixed_precision=accelerator.mixed_precision,
-         num_processes=accelerator.num_processes, cleaning=data.cleaning,
-         padding_waste=padding_waste(sampler.batches(), encoded["train"].lengths),
-         regularizers=[r.describe(cfg) for r in regularizers])
-    return Session(cfg, task, data, accelerator, model, tokenizer, optimizer, scheduler, sampler,
-                   train_loader, val_loader, test_loader, encoded, regularizers, steps_per_epoch,
-                   total_steps, trainable, total, Progress(peak_lr=cfg.optim.lr or 0.0))
+    note(
+        "setup",
+        total_steps=total_steps,
+        steps_per_epoch=steps_per_epoch,
+        trainable_parameters=trainable,
+        total_parameters=total,
+        labels=data.labels,
+        train_size=len(data.train),
+        val_size=len(data.val),
+        test_size=len(data.test),
+        device=str(accelerator.device),
+        mixed_precision=accelerator.mixed_precision,
+        num_processes=accelerator.num_processes,
+        cleaning=data.cleaning,
+        padding_waste=padding_waste(sampler.batches(), encoded["train"].lengths),
+        regularizers=[r.describe(cfg) for r in regularizers],
+    )
+    return Session(
+        cfg,
+        task,
+        data,
+        accelerator,
+        model,
+        tokenizer,
+        optimizer,
+        scheduler,
+        sampler,
+        train_loader,
+        val_loader,
+        test_loader,
+        encoded,
+        regularizers,
+        steps_per_epoch,
+        total_steps,
+        trainable,
+        total,
+        Progress(peak_lr=cfg.optim.lr or 0.0),
+    )

@@ -28,8 +28,11 @@ class RunTracking(Hooks):
         reg = s.config.regularization
         metrics = evaluate(s.model, s.val_loader, s.accelerator, s.task, s.data.labels)
         name = reg.early_stopping_metric
-        value = {"val_loss": metrics["loss"], "val_accuracy": metrics["accuracy"],
-                 "val_macro_f1": metrics["macro_f1"]}[name]
+        value = {
+            "val_loss": metrics["loss"],
+            "val_accuracy": metrics["accuracy"],
+            "val_macro_f1": metrics["macro_f1"],
+        }[name]
         lower_is_better = name == "val_loss"
         improved = p.best_value is None or (
             value < p.best_value if lower_is_better else value > p.best_value
@@ -39,17 +42,27 @@ class RunTracking(Hooks):
             self.best_weights = trainable_state(s.accelerator.unwrap_model(s.model))
         else:
             p.bad_evals += 1
-        self.log.emit("eval", step=p.step, epoch=p.epoch + p.batch_in_epoch / len(s.train_loader),
-                      val_loss=metrics["loss"], val_accuracy=metrics["accuracy"],
-                      val_macro_f1=metrics["macro_f1"], best=improved, metric=name)
+        self.log.emit(
+            "eval",
+            step=p.step,
+            epoch=p.epoch + p.batch_in_epoch / len(s.train_loader),
+            val_loss=metrics["loss"],
+            val_accuracy=metrics["accuracy"],
+            val_macro_f1=metrics["macro_f1"],
+            best=improved,
+            metric=name,
+        )
         if improved:
             self._save("best", s, with_optimizer=False)
         self._save("last", s, with_optimizer=True)
         patience = reg.early_stopping
         if patience and p.bad_evals >= patience:
-            self.log.emit("status", status="running",
-                          message=f"early stopping: {name} did not improve for {patience} "
-                                  f"evaluations (best at step {p.best_step})")
+            self.log.emit(
+                "status",
+                status="running",
+                message=f"early stopping: {name} did not improve for {patience} "
+                f"evaluations (best at step {p.best_step})",
+            )
             return False
         return True
 
@@ -63,10 +76,17 @@ class RunTracking(Hooks):
         acc.wait_for_everyone()
         if not acc.is_main_process:
             return
-        weights = (self.best_weights if kind == "best" and self.best_weights is not None
-                   else trainable_state(acc.unwrap_model(s.model)))
+        weights = (
+            self.best_weights
+            if kind == "best" and self.best_weights is not None
+            else trainable_state(acc.unwrap_model(s.model))
+        )
         folder = self.run_dir / "checkpoints" / kind
-        save_checkpoint(folder, weights, dataclasses.asdict(s.progress),
-                        s.optimizer if with_optimizer else None,
-                        s.scheduler if with_optimizer else None)
+        save_checkpoint(
+            folder,
+            weights,
+            dataclasses.asdict(s.progress),
+            s.optimizer if with_optimizer else None,
+            s.scheduler if with_optimizer else None,
+        )
         self.log.emit("checkpoint", step=s.progress.step, kind=kind, path=str(folder))
