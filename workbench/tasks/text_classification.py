@@ -8,6 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from workbench.cache import cached
 from workbench.methods import get_method
 from workbench.models import load_classifier, load_tokenizer, resolve_model
 from workbench.tasks.base import Task
@@ -36,7 +37,19 @@ class TextClassification(Task):
         overrides: dict[str, Any] = {}
         for reg in regularizers:
             overrides.update(reg.model_overrides(cfg, base_config))
-        model = load_classifier(source, data.labels, overrides, cfg.model.trust_remote_code)
+        key = (
+            source.path,
+            tuple(data.labels),
+            tuple(sorted(overrides.items())),
+            cfg.model.trust_remote_code,
+            cfg.optim.seed,
+        )
+        model = cached(
+            "model",
+            key,
+            lambda: load_classifier(source, data.labels, overrides, cfg.model.trust_remote_code),
+            copy_out=True,
+        )
         if (
             getattr(model.config, "pad_token_id", None) is None
             and tokenizer.pad_token_id is not None

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from workbench.cache import cached, file_stamp
 from workbench.config import ConfigError, TrainConfig
 from workbench.data import PreparedData, prepare_data
 from workbench.methods import count_parameters
@@ -139,11 +140,17 @@ def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Sess
     task = TASKS["text-classification"]
     accelerator = make_accelerator(cfg)
     note("status", status="running", message="preparing data")
-    data = prepare_data(cfg.data, cfg.optim.seed, source)
+    if source is None:  # a built-in or a file: cacheable (a DataFrame may change under us)
+        key = (cfg.data, cfg.optim.seed, file_stamp(cfg.data.dataset))
+        data = cached("data", key, lambda: prepare_data(cfg.data, cfg.optim.seed))
+    else:
+        data = prepare_data(cfg.data, cfg.optim.seed, source)
     note("status", status="running", message=f"loading model {cfg.model.model}")
     torch.manual_seed(cfg.optim.seed)  # the new head's initialization
     regularizers = build_regularizers(cfg)
     model, tokenizer = task.load_model(cfg, data, regularizers)
+    # Re-seed: a cache hit skips the head's random init, and training must not depend on it.
+    torch.manual_seed(cfg.optim.seed)
     trainable, total = count_parameters(model)
     encoded = {
         name: encode(tokenizer, split.texts, split.labels, cfg.model.max_length)
