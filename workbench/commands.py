@@ -78,7 +78,7 @@ def follow(handle: Any, quiet: bool) -> None:
                 elif e["type"] == "status" and e.get("message"):
                     (bar.write if bar else print)(e["message"], file=sys.stderr)
             seen = len(events)
-            if handle.done:
+            if handle.done or not handle.alive:
                 break
             time.sleep(0.2)
     except KeyboardInterrupt:
@@ -197,3 +197,64 @@ def cmd_predict(args: argparse.Namespace) -> int:
         for p in preds:
             print(f"{p['label']}\t{p['confidence']:.3f}\t{p['text']}")
     return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from workbench.attribution import explain, get_attribution_method
+    from workbench.attribution.engine import resolve_target
+    from workbench.attribution.html import plain_words, save_html
+    from workbench.runs import load_run
+
+    get_attribution_method(args.method)  # fail fast, before loading a model
+    if not args.text.strip():
+        raise UserError("nothing to explain: --text is empty")
+    for flag in ("json", "html", "png"):
+        folder = Path(getattr(args, flag) or ".").expanduser().parent
+        if not folder.is_dir():
+            raise UserError(f"--{flag}: folder {folder} does not exist")
+    run = load_run(args.run)
+    model, tokenizer = run._load_model()
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    resolve_target(labels, args.target, 0)  # unknown label: error listing the allowed ones
+    e = explain(
+        model,
+        tokenizer,
+        args.text,
+        method=args.method,
+        target=args.target,
+        trust=not args.no_trust,
+        max_length=run.config.model.max_length,
+    )
+    best = e.predicted["label"]
+    print(
+        f"prediction: {best} ({e.probs[best]:.3f})   "
+        + "  ".join(f"{name} {p:.3f}" for name, p in e.probs.items())
+    )
+    print(f"method: {e.method} — {e.explains}")
+    print(f"top words ({'signed' if e.signed else 'magnitude'}):")
+    for word, score in e.top_words(args.top):
+        print(f"  {score:+9.4f}  {word}")
+    for line in plain_words(e):
+        print(line)
+    for note in e.notes:
+        print(f"note: {note}")
+    for flag, write in (("json", _write_json), ("html", save_html), ("png", _write_png)):
+        if getattr(args, flag):
+            path = Path(getattr(args, flag)).expanduser()
+            write(e, path)
+            print(f"{flag}: {path}")
+    return 0
+
+
+def _write_json(e: Any, path: Any) -> None:
+    import json
+
+    path.write_text(json.dumps(e.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def _write_png(e: Any, path: Any) -> None:
+    from workbench.attribution.plot import save_png
+
+    save_png(e, path)

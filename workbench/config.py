@@ -370,8 +370,16 @@ class TrainConfig:
         try:
             data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as err:
-            raise ConfigError(f"config file {p} is not valid YAML: {err}") from None
-        return cls.from_dict(data)
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(err, "problem", None) or "syntax error"
+            raise ConfigError(f"config file {p} is not valid YAML{where}: {problem}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"config file {p} is not UTF-8 text") from None
+        try:
+            return cls.from_dict(data)
+        except ConfigError as err:
+            raise ConfigError(f"in config file {p}: {err}") from None
 
     def replace(self, **flat: Any) -> TrainConfig:
         """Copy with some fields changed, by field name (``lr=1e-3, method='lora'``)."""
@@ -398,7 +406,7 @@ def section_of(name: str) -> str:
     for section, cls in SECTIONS.items():
         if name in {f.name for f in fields(cls)}:
             return section
-    raise ConfigError(f"unknown setting '{name}'; known settings: {', '.join(all_field_names())}")
+    raise unknown_setting(name)
 
 
 def all_field_names() -> list[str]:
@@ -414,16 +422,25 @@ def all_fields() -> list[tuple[str, dataclasses.Field[Any], Any]]:
     return out
 
 
+def unknown_setting(key: str, where: str = "") -> ConfigError:
+    """Error for a misspelt setting, suggesting the closest real names."""
+    import difflib
+
+    close = difflib.get_close_matches(str(key), all_field_names(), n=3, cutoff=0.5)
+    if close:
+        hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    else:
+        hint = "known settings: " + ", ".join(all_field_names())
+    return ConfigError(f"unknown setting '{key}'{where}; {hint}")
+
+
 def _place(
     nested: dict[str, dict[str, Any]], key: str, value: Any, expect: str | None = None
 ) -> None:
     try:
         section = section_of(key)
     except ConfigError:
-        where = f" in section '{expect}'" if expect else ""
-        raise ConfigError(
-            f"unknown setting '{key}'{where}; known settings: {', '.join(all_field_names())}"
-        ) from None
+        raise unknown_setting(key, f" in section '{expect}'" if expect else "") from None
     if expect is not None and section != expect:
         raise ConfigError(f"setting '{key}' belongs in section '{section}', not '{expect}'")
     nested[section][key] = value

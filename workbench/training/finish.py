@@ -93,7 +93,8 @@ def write_failure(
 ) -> dict[str, Any]:
     summary = base_summary(s, "failed", wall)
     summary["error"] = message
-    if run_dir is not None and run_dir.is_dir():
+    main = s is None or s.accelerator.is_main_process
+    if main and run_dir is not None and run_dir.is_dir():
         write_json(run_dir / "summary.json", summary)
     return summary
 

@@ -66,7 +66,7 @@ def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:
         tick = time.perf_counter()
         for batch in loader:
             control.wait_while_paused()
-            if control.stop_requested:
+            if _stop_everywhere(acc, control):
                 hooks.on_stop(s)
                 return "stopped"
             _apply_lr_change(s, control, log)
@@ -85,9 +85,10 @@ def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:
                 opt.step()
                 opt.zero_grad(set_to_none=True)
             p.batch_in_epoch += 1
-            n = int(batch["labels"].shape[0])
+            # every process takes a batch of this size: count them all (global throughput)
+            n = int(batch["labels"].shape[0]) * acc.num_processes
             p.samples += n
-            p.tokens += int(batch["attention_mask"].sum())
+            p.tokens += int(batch["attention_mask"].sum()) * acc.num_processes
             if not acc.sync_gradients:
                 continue  # still accumulating micro-batches
             sched.step()
@@ -119,6 +120,16 @@ def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:
     if not (eval_every and p.step % eval_every == 0):
         hooks.on_evaluate(s)  # the final evaluation, unless this step just had one
     return "completed"
+
+
+def _stop_everywhere(acc: Any, control: Control) -> bool:
+    """Stop requested here, or (with several processes) on any process: all stop together,
+    so none is left waiting in a gradient all-reduce for a peer that already quit."""
+    if acc.num_processes == 1:
+        return control.stop_requested
+    if control.stop_requested:
+        acc.set_trigger()
+    return bool(acc.check_trigger())
 
 
 def _apply_lr_change(s: Session, control: Control, log: EventLog) -> None:

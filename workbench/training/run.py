@@ -57,6 +57,11 @@ class RunHandle:
         return "paused" if self.control.paused else "running"
 
     @property
+    def alive(self) -> bool:
+        """True while the worker thread runs (or has not started yet)."""
+        return self._thread is None or self._thread.is_alive()
+
+    @property
     def done(self) -> bool:
         return self._final_status is not None
 
@@ -127,6 +132,8 @@ class RunHandle:
         except Exception as err:  # an internal error: keep the traceback for the report
             self._fail(err, started, trace=traceback.format_exc())
         finally:
+            if self._final_status is None:  # _fail itself failed (e.g. disk full)
+                self._final_status = "failed"
             self.log.close()
 
     def _fail(

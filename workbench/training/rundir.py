@@ -38,19 +38,23 @@ def create_run_dir(cfg: TrainConfig, accelerator: Any = None) -> Path:
         while path.exists():
             n += 1
             path = Path(cfg.run.runs_dir) / f"{name}-{n}"
-    if accelerator is not None and accelerator.num_processes > 1:
-        from accelerate.utils import broadcast_object_list
-
-        box = [str(path)]
-        broadcast_object_list(box)  # the main process's name wins
-        path = Path(box[0])
+    problem: str | None = None
     if accelerator is None or accelerator.is_main_process:
         if path.exists() and any(path.iterdir()):
-            raise RunError(
+            problem = (
                 f"run directory {path} already exists and is not empty; "
                 "choose another --out or use --resume to continue it"
             )
-        path.mkdir(parents=True, exist_ok=True)
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+    if accelerator is not None and accelerator.num_processes > 1:
+        from accelerate.utils import broadcast_object_list
+
+        box: list[Any] = [str(path), problem]
+        broadcast_object_list(box)  # the main process's name and verdict win everywhere
+        path, problem = Path(box[0]), box[1]
+    if problem:
+        raise RunError(problem)
     return path
 
 
