@@ -55,7 +55,7 @@ bench: $(STAMP) ## Run the benchmarks in bench/
 	$(BIN)/python bench/run.py
 
 lab: $(STAMP) ## Open JupyterLab on the starter notebook
-	$(BIN)/jupyter lab notebooks/00_workbench.ipynb
+	$(BIN)/workbench lab
 
 clean: ## Remove caches and build outputs (keeps .venv/ and runs/)
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache

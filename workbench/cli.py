@@ -1,4 +1,4 @@
-"""The ``workbench`` command line: models, datasets, train, eval, predict.
+"""The ``workbench`` command line: models, datasets, train, eval, predict, explain.
 
 Flags of ``train`` are derived from the config dataclasses (``--lr``, ``--batch-size``,
 ``--lora-r`` ...): one declaration per setting. Exit codes: 0 success, 2 user error (one
@@ -28,6 +28,9 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
+_KIND_NAMES = {int: "a whole number", float: "a number", str: "a string"}
+
+
 def _optional(kind: type) -> Any:
     """Parse a value that may be left empty: ``none``/``''`` mean "not set"."""
 
@@ -37,7 +40,9 @@ def _optional(kind: type) -> Any:
         try:
             return kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"expected {_KIND_NAMES.get(kind, kind.__name__)}, got {text!r}"
+            ) from None
 
     parse.__name__ = kind.__name__
     return parse
@@ -95,15 +100,46 @@ def build_parser() -> Parser:
     p.add_argument("--text", action="append", default=[], help="A text (repeatable).")
     p.add_argument("--file", help="A text file, one text per line.")
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("lab", help="Open JupyterLab on the starter notebook.")
+    p.add_argument("--notebook", default="notebooks/00_workbench.ipynb")
+    p.add_argument("--port", type=int, default=None)
+    add_explain_parser(sub)
     return parser
+
+
+def add_explain_parser(sub: Any) -> None:
+    """``workbench explain``: word attributions of one prediction of a finished run."""
+    from workbench.attribution import ATTRIBUTION_METHODS
+
+    p = sub.add_parser("explain", help="Which words drove a finished run's prediction.")
+    p.add_argument("--run", required=True, metavar="DIR", help="A run directory with model/.")
+    p.add_argument("--text", required=True, help="The text to explain.")
+    p.add_argument(
+        "--method",
+        default="layer-ig",
+        help=f"Attribution method: {', '.join(ATTRIBUTION_METHODS)}. Default: layer-ig.",
+    )
+    p.add_argument(
+        "--target", help="Class label (or index) to explain. Default: the predicted class."
+    )
+    p.add_argument("--html", metavar="OUT", help="Write a self-contained HTML view here.")
+    p.add_argument("--json", metavar="OUT", help="Write the explanation as JSON here.")
+    p.add_argument("--png", metavar="OUT", help="Write a bar chart of word scores here.")
+    p.add_argument("--top", type=int, default=10, help="Words listed. Default: 10.")
+    p.add_argument("--no-trust", action="store_true", help="Skip the trust measures.")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``workbench`` command; returns the exit code."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    _quiet_libraries()
     try:
-        args = build_parser().parse_args(argv)
+        args, extra = build_parser().parse_known_args(argv)
+        if extra:
+            # argparse would blame the top-level parser; point at the subcommand's own help.
+            raise UsageError(
+                f"unrecognized arguments: {' '.join(extra)} (see workbench {args.command} --help)"
+            )
+        _quiet_libraries()  # after parsing: a usage error should not wait for transformers
         from workbench import commands
 
         return int(getattr(commands, f"cmd_{args.command}")(args) or 0)

@@ -258,3 +258,20 @@ def _write_png(e: Any, path: Any) -> None:
     from workbench.attribution.plot import save_png
 
     save_png(e, path)
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    """Start JupyterLab (from this environment) on the starter notebook."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    jupyter = Path(sys.executable).with_name("jupyter")
+    exe = str(jupyter) if jupyter.is_file() else shutil.which("jupyter")
+    if exe is None:
+        raise UserError("jupyter is not installed in this environment; run: pip install jupyterlab")
+    notebook = Path(args.notebook)
+    cmd = [exe, "lab"] + ([str(notebook)] if notebook.is_file() else [])
+    if args.port:
+        cmd.append(f"--port={args.port}")
+    return subprocess.call(cmd)

@@ -1,0 +1,197 @@
+"""Explanations as HTML: a word heatmap with legend, the prediction, and trust in plain words.
+
+Every string that reaches the page — text, words, tokens, labels, method names, notes — goes
+through :func:`html.escape` (with quotes), because texts and labels come from untrusted
+datasets. Captum's ``visualize_text`` does not escape, so it is not used. Pages are
+self-contained: inline CSS, no JavaScript, no external resources.
+
+Colours are diverging and signed: blue pushes the target's logit up, red pushes it down; the
+intensity is ``|score| / max |score|`` of that explanation, shown in the legend.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from workbench.attribution.explanation import Explanation
+
+POSITIVE = (33, 102, 172)  # blue (ColorBrewer RdBu end): supports the target class
+NEGATIVE = (178, 24, 43)  # red: speaks against it
+
+STYLE = """
+.wb-attr{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;max-width:60em;
+ margin:0 0 1.5em 0;padding:.8em 1em;border:1px solid #ddd;border-radius:6px}
+.wb-attr h3{margin:.1em 0 .4em 0;font-size:1.05em}
+.wb-attr .text{line-height:2.1;font-size:1.05em;margin:.5em 0}
+.wb-attr .w{padding:.15em 0;border-radius:3px}
+.wb-attr .legend{display:flex;align-items:center;gap:.5em;font-size:.85em;margin:.3em 0}
+.wb-attr .bar{width:14em;height:.9em;border:1px solid #ccc;border-radius:2px}
+.wb-attr table{border-collapse:collapse;font-size:.9em;margin:.4em 0}
+.wb-attr td,.wb-attr th{padding:.15em .6em;text-align:left}
+.wb-attr .num{text-align:right;font-variant-numeric:tabular-nums}
+.wb-attr .pbar{display:inline-block;height:.7em;background:#888;vertical-align:middle}
+.wb-attr .muted{color:#666;font-size:.85em}
+.wb-attr ul{margin:.3em 0;padding-left:1.3em}
+"""
+
+
+def esc(value: object) -> str:
+    """Escape anything for HTML text *and* attribute values (quotes included)."""
+    return html.escape(str(value), quote=True)
+
+
+def colour(score: float, scale: float, signed: bool = True) -> str:
+    """CSS background for a score: blue up, red down, alpha by size relative to ``scale``."""
+    strength = min(abs(score) / scale, 1.0) if scale > 0 else 0.0
+    r, g, b = POSITIVE if score >= 0 or not signed else NEGATIVE
+    return f"rgba({r},{g},{b},{strength:.3f})"
+
+
+def render_html(
+    explanations: Explanation | Sequence[Explanation], title: str = "Explanations"
+) -> str:
+    """A complete, self-contained HTML page for one or more explanations."""
+    items = [explanations] if isinstance(explanations, Explanation) else list(explanations)
+    body = "\n".join(explanation_html(e, with_style=False) for e in items)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{esc(title)}</title><style>{STYLE}</style></head>\n"
+        f"<body><h2>{esc(title)}</h2>\n{body}\n</body></html>\n"
+    )
+
+
+def save_html(
+    explanations: Explanation | Sequence[Explanation],
+    path: str | Path,
+    title: str = "Explanations",
+) -> Path:
+    """Write :func:`render_html` to ``path`` (UTF-8); return the path."""
+    out = Path(path)
+    out.write_text(render_html(explanations, title), encoding="utf-8")
+    return out
+
+
+def explanation_html(e: Explanation, with_style: bool = True) -> str:
+    """One explanation as an HTML fragment (with its own ``<style>`` unless told not to)."""
+    scale = max((abs(s) for s in e.word_scores), default=0.0)
+    parts = [
+        f"<style>{STYLE}</style>" if with_style else "",
+        '<section class="wb-attr">',
+        f"<h3>{esc(e.method)}: {esc(e.explains)} (index {esc(e.target['index'])})</h3>",
+        f'<div class="text">{_heatmap(e, scale)}</div>',
+        _legend(e, scale),
+        _prediction(e),
+        _top_words(e),
+        f"<ul>{''.join(f'<li>{esc(line)}</li>' for line in plain_words(e))}</ul>",
+        "".join(f'<p class="muted">Note: {esc(n)}</p>' for n in e.notes),
+        "</section>",
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+def _heatmap(e: Explanation, scale: float) -> str:
+    """The text with each word on its colour; the characters between words stay plain."""
+    if not e.word_spans or any(a < 0 for a, _ in e.word_spans):
+        return " ".join(
+            _word(w, s, scale, e.signed) for w, s in zip(e.words, e.word_scores, strict=True)
+        )
+    out, pos = [], 0
+    for (start, end), score in zip(e.word_spans, e.word_scores, strict=True):
+        out.append(esc(e.text[pos:start]))
+        out.append(_word(e.text[start:end], score, scale, e.signed))
+        pos = end
+    if pos < len(e.text):
+        out.append(f'<span class="muted">{esc(e.text[pos:])}</span>')
+    return "".join(out)
+
+
+def _word(word: str, score: float, scale: float, signed: bool) -> str:
+    strong = scale > 0 and abs(score) / scale > 0.6
+    fg = "color:#fff;" if strong else ""
+    return (
+        f'<span class="w" style="background:{colour(score, scale, signed)};{fg}" '
+        f'title="{esc(f"{word}: {score:+.4f}")}">{esc(word)}</span>'
+    )
+
+
+def _legend(e: Explanation, scale: float) -> str:
+    label = esc(e.target["label"])
+    if e.signed:
+        ramp = f"linear-gradient(to right,{colour(-1, 1)},rgba(255,255,255,0),{colour(1, 1)})"
+        ends = (f"{-scale:+.3g}", f"{scale:+.3g}")
+        words = f"red: pushes the logit of {label} down · blue: pushes it up"
+    else:
+        ramp = f"linear-gradient(to right,rgba(255,255,255,0),{colour(1, 1)})"
+        ends = ("0", f"{scale:.3g}")
+        words = "size of the effect on the logit (this method gives no direction)"
+    return (
+        f'<div class="legend"><span class="num">{esc(ends[0])}</span>'
+        f'<span class="bar" style="background:{ramp}"></span>'
+        f'<span class="num">{esc(ends[1])}</span><span>{words}</span></div>'
+    )
+
+
+def _prediction(e: Explanation) -> str:
+    rows = []
+    for name, p in sorted(e.probs.items(), key=lambda kv: -kv[1]):
+        mark = " (predicted)" if name == e.predicted["label"] else ""
+        mark += " (explained)" if name == e.target["label"] else ""
+        rows.append(
+            f'<tr><td>{esc(name)}{esc(mark)}</td><td class="num">{p:.1%}</td>'
+            f'<td><span class="pbar" style="width:{p * 10:.2f}em"></span></td></tr>'
+        )
+    return f"<table><tr><th>class</th><th>probability</th><th></th></tr>{''.join(rows)}</table>"
+
+
+def _top_words(e: Explanation, n: int = 8) -> str:
+    cells = "".join(
+        f'<tr><td>{esc(w)}</td><td class="num">{s:+.4f}</td></tr>' for w, s in e.top_words(n)
+    )
+    return f"<table><tr><th>top words</th><th>score</th></tr>{cells}</table>"
+
+
+def plain_words(e: Explanation) -> list[str]:
+    """The convergence and trust numbers of ``e`` as sentences (also used by the CLI)."""
+    label = e.target["label"]
+    lines = [
+        f"Logit of {label}: {e.logit:.3f} for the text, {e.baseline_logit:.3f} for the baseline "
+        f"(every word replaced by the {e.baseline} token); difference {e.logit_gap:.3f}."
+    ]
+    if e.delta is not None:
+        share = abs(e.delta) / abs(e.logit_gap) if e.logit_gap else float("inf")
+        steps = f" after {e.n_steps} integration steps" if e.n_steps else ""
+        lines.append(
+            f"Completeness: the scores add up to that difference within {abs(e.delta):.4f} "
+            f"({share:.1%}){steps}."
+        )
+    else:
+        lines.append("This method's scores are not meant to add up to the logit difference.")
+    lines += _trust_sentences(e.trust, label)
+    return lines
+
+
+def _trust_sentences(trust: dict[str, Any], label: str) -> list[str]:
+    if "comprehensiveness" not in trust:
+        return ["Trust measures were not computed."]
+    k = trust["k_words"]
+    lines = [
+        f"Comprehensiveness: removing the top {trust['k']:.0%} of words ({k}) lowers "
+        f"P({label}) by {trust['comprehensiveness']:.3f}; removing {k} random words lowers it "
+        f"by {trust['random_comprehensiveness']:.3f} on average. Higher than random = faithful.",
+        f"Sufficiency: keeping only those {k} words lowers P({label}) by "
+        f"{trust['sufficiency']:.3f}; keeping {k} random words lowers it by "
+        f"{trust['random_sufficiency']:.3f}. Lower than random = those words suffice.",
+    ]
+    rand = trust.get("randomization")
+    if isinstance(rand, dict) and rand:
+        shown = {k: "n/a" if v is None else f"{v:.2f}" for k, v in rand.items()}
+        lines.append(
+            f"Sanity check: on a copy of the model with its top layers randomized, the word "
+            f"ranking correlates ρ = {shown.get('top', 'n/a')} with this one; with all weights "
+            f"randomized, ρ = {shown.get('all', 'n/a')}. Near 1 would mean the explanation "
+            "does not depend on what the model learned."
+        )
+    return lines
