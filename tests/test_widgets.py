@@ -1,0 +1,563 @@
+"""The notebook UI through its Python state: set controls, click buttons, watch the engine.
+
+No browser here (CONVENTIONS: widgets are tested through their traits): ``button.click()``
+runs the same callbacks a browser click does, and the assertions read widget traits and
+the engine's run handle. Runs train the tiny BERT from conftest on a small toy set; runs
+that only need to *exist* (Runs, Evaluate, reports, escaping) are written as plain run
+directories, which is all those panels read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+import pytest
+from conftest import toy_frame
+
+from widgets import (
+    EXCLUDED,
+    DataPanel,
+    EvaluatePanel,
+    HyperparametersPanel,
+    LossCurvesPanel,
+    ModelPanel,
+    RunsPanel,
+    TrainPanel,
+    Workbench,
+    report,
+)
+from widgets.charts import overlay_plot
+from widgets.controls import MAX_SLIDER_POSITIONS
+from widgets.live import Downsampler, RunState
+from workbench import TrainConfig
+from workbench.config import all_field_names, all_fields
+
+PNG = b"\x89PNG\r\n\x1a\n"
+SCRIPT = "<script>alert(1)</script>"
+LABELS = ["negative", "neutral", "positive"]
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 120.0, what: str = "") -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or predicate}")
+
+
+def is_png(value: Any) -> bool:
+    return bytes(value).startswith(PNG)  # Image.value comes back as a memoryview
+
+
+def steps_of(handle: Any) -> list[dict[str, Any]]:
+    return [e for e in handle.history if e["type"] == "step"]
+
+
+@pytest.fixture()
+def config(tiny_bert_dir: str, tmp_path: Path) -> TrainConfig:
+    """The tiny model on the toy set; runs go to a fresh runs_dir, no fixed --out."""
+    return TrainConfig().replace(
+        model=tiny_bert_dir,
+        dataset="toy",
+        max_train_samples=None,
+        max_eval_samples=None,
+        epochs=2.0,
+        batch_size=16,
+        lr=1e-2,
+        max_length=32,
+        device="cpu",
+        runs_dir=str(tmp_path / "runs"),
+    )
+
+
+def small_frame() -> Any:
+    return toy_frame(n_per_class=20)  # 60 rows: 3 optimizer steps per epoch at batch 16
+
+
+def write_run(
+    root: Path,
+    name: str,
+    lr: float,
+    *,
+    labels: list[str] = LABELS,
+    text: str = "a fine day",
+    steps: int = 40,
+    finished: bool = True,
+) -> Path:
+    """A run directory as the engine leaves it (config, events, summary, predictions)."""
+    path = root / name
+    path.mkdir(parents=True)
+    TrainConfig().replace(lr=lr, runs_dir=str(root)).save(path / "config.yaml")
+    events: list[dict[str, Any]] = [
+        {
+            "type": "setup",
+            "time": 0.0,
+            "total_steps": steps,
+            "steps_per_epoch": steps // 2,
+            "device": "cpu",
+            "labels": labels,
+        },
+    ]
+    for i in range(1, steps + 1):
+        events.append(
+            {
+                "type": "step",
+                "time": float(i),
+                "step": i,
+                "epoch": i / (steps // 2),
+                "loss": 1.1 * math.exp(-lr * 100 * i / steps),
+                "lr": lr,
+                "grad_norm": 1.0,
+                "samples_per_s": 50.0,
+                "memory_mb": 500.0,
+            }
+        )
+        if i % (steps // 2) == 0:
+            events.append(
+                {
+                    "type": "eval",
+                    "time": float(i),
+                    "step": i,
+                    "epoch": 1.0,
+                    "val_loss": 0.9,
+                    "val_accuracy": 0.6,
+                    "val_macro_f1": 0.5,
+                    "best": True,
+                    "metric": "val_macro_f1",
+                }
+            )
+    summary = {
+        "status": "completed",
+        "test_accuracy": 0.5,
+        "test_macro_f1": 0.4,
+        "val_loss": 0.9,
+        "labels": labels,
+        "steps": steps,
+        "trainable_parameters": 10,
+        "total_parameters": 20,
+        "wall_seconds": 1.0,
+        "test_per_class": {
+            x: {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2} for x in labels
+        },
+        "confusion_matrix": [[2 if i == j else 0 for j in labels] for i in labels],
+    }
+    if finished:
+        events.append(
+            {"type": "end", "time": float(steps), "status": "completed", "summary": summary}
+        )
+        (path / "summary.json").write_text(json.dumps(summary))
+    (path / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    predictions = [
+        {"text": text, "label": labels[0], "predicted": labels[1], "confidence": 0.9},
+        {"text": "right", "label": labels[0], "predicted": labels[0], "confidence": 0.8},
+        {"text": "less sure", "label": labels[2], "predicted": labels[0], "confidence": 0.6},
+    ]
+    (path / "test_predictions.jsonl").write_text("".join(json.dumps(p) + "\n" for p in predictions))
+    return path
+
+
+# --------------------------------------------------------------------- no pyplot, ever
+def test_the_ui_never_loads_pyplot_or_ipympl() -> None:
+    """pyplot and ipympl are not thread-safe under JupyterLab >= 4.4 (NOTEBOOK_FACTS.md)."""
+    probe = (
+        "import sys, widgets\n"
+        "wb = widgets.Workbench(attach=None)\n"
+        "widgets.LossCurvesPanel([]); widgets.report([])\n"
+        "print(sorted(m for m in sys.modules if m in ('matplotlib.pyplot', 'ipympl')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+# --------------------------------------------------------------------- generated controls
+def test_controls_are_generated_for_every_config_field() -> None:
+    wb_form = Workbench(attach=None).form
+    # EXCLUDED holds only `out`: a fixed run directory would break the second Train click.
+    assert {"out"} == EXCLUDED
+    assert set(wb_form.controls) == set(all_field_names()) - EXCLUDED
+    c = wb_form.controls
+    assert isinstance(c["lr"].input, w.FloatLogSlider) and c["lr"].auto is not None
+    assert isinstance(c["method"].input, w.Dropdown)
+    methods = ["full", "head-only", "freeze", "bitfit", "lora", "ia3"]
+    assert list(c["method"].input.options) == methods
+    assert isinstance(c["strip_urls"].input, w.Checkbox)
+    assert isinstance(c["weight_decay"].input, w.FloatSlider)
+    assert c["weight_decay"].input.step == 0.01
+    assert isinstance(c["freeze_layers"].input, w.IntSlider)
+    assert isinstance(c["seed"].input, w.BoundedIntText)  # 2**31 positions: no slider
+    assert isinstance(c["dropout"].input, w.FloatSlider) and c["dropout"].auto is not None
+    assert c["dropout"].auto.description == "model default"
+    assert isinstance(c["max_train_samples"].input, w.BoundedIntText)
+    assert c["max_train_samples"].auto.description == "all"
+    assert isinstance(c["text_column"].input, w.Combobox)  # optional str: empty means auto
+    assert isinstance(c["model"].input, w.Text)
+    for _section, field, tp in all_fields():
+        if field.name in EXCLUDED:
+            continue
+        control = c[field.name]
+        assert control.input.tooltip == field.metadata["help"], field.name
+        meta = field.metadata
+        if tp is int and "min" in meta and isinstance(control.input, w.IntSlider):
+            assert (meta["max"] - meta["min"]) / meta.get("step", 1) <= MAX_SLIDER_POSITIONS
+
+
+def test_controls_round_trip_a_config(config: TrainConfig) -> None:
+    changed = config.replace(
+        method="lora",
+        lora_r=4,
+        lora_alpha=32,
+        dropout=0.2,
+        max_train_samples=None,
+        text_column="body",
+        weight_decay=0.05,
+        scheduler="cosine",
+        early_stopping=2,
+        strip_urls=False,
+        l2sp=0.01,
+    )
+    panel = TrainPanel(changed)
+    assert panel.form.config() == changed.replace(out=None)
+
+
+def test_moving_the_lr_slider_chooses_it_and_the_method_default_shows_otherwise() -> None:
+    panel = HyperparametersPanel(TrainConfig())
+    form = panel.form
+    assert form.config().optim.lr is None  # "method default" ticked
+    form.set("method", "lora")
+    assert panel.lr.value == pytest.approx(1e-3)  # shows LoRA's default, still auto
+    assert form.config().optim.lr is None
+    panel.lr.value = 3e-4  # the user moves the slider
+    assert form.controls["lr"].auto.value is False
+    assert form.config().optim.lr == 3e-4
+
+
+def test_an_invalid_combination_is_explained_in_red_not_raised(config: TrainConfig) -> None:
+    panel = TrainPanel(config, data=small_frame())
+    panel.form.controls["val_fraction"].input.value = 0.5
+    panel.form.controls["test_fraction"].input.value = 0.45
+    assert "val_fraction + test_fraction" in panel.form.error.value
+    assert "color:#c62828" in panel.form.error.value
+    panel.train_button.click()  # must not raise
+    assert panel.handle is None
+    assert "val_fraction + test_fraction" in panel.form.notice.value
+    panel.form.controls["test_fraction"].input.value = 0.1
+    assert panel.form.error.value == ""
+
+
+# --------------------------------------------------------------------- training
+def test_train_uses_exactly_the_settings_shown_and_the_widgets_follow_the_run(
+    config: TrainConfig,
+) -> None:
+    wb = Workbench(config, data=small_frame(), attach=None)
+    c = wb.form.controls
+    wb.hyperparameters_panel.lr.value = 5e-3
+    c["weight_decay"].input.value = 0.05
+    c["label_smoothing"].input.value = 0.1
+    c["dropout"].input.value = 0.2  # unticks "model default"
+    expected = wb.config()
+    assert (expected.optim.lr, expected.regularization.dropout) == (5e-3, 0.2)
+    assert expected.regularization.label_smoothing == 0.1
+
+    tp = wb.train_panel
+    writers: dict[str, set[str]] = {}
+    for name, widget in [
+        ("status", tp.status_label),
+        ("progress", tp.progress),
+        ("image", tp.curves.image),
+        ("pause", tp.pause_button),
+    ]:
+        widget.observe(
+            lambda _, n=name: writers.setdefault(n, set()).add(threading.current_thread().name)
+        )
+    seen: set[str] = set()
+    progress: set[int] = set()
+    tp.train_button.click()
+    handle = wb.handle
+    assert handle is not None and handle.config == expected
+    assert handle.status in ("running", "completed")  # Train returned without blocking
+
+    def finished() -> bool:
+        seen.add(tp.status_label.value)
+        progress.add(tp.progress.value)
+        return tp.status_label.value == "completed" and not tp.pump.alive
+
+    wait_until(finished, what="status completed")
+    assert handle.status == "completed" and "running" in seen
+    total = handle.summary["total_steps"]
+    assert tp.progress.value == tp.progress.max == total
+    assert len(progress) > 1  # it advanced while training
+    assert tp.curves.curve_points() == len(steps_of(handle)) == total
+    assert "step" in tp.progress_text.value and "samples/s" in tp.progress_text.value
+    assert tp.device_label.value.startswith("device cpu") and "MB" in tp.device_label.value
+    assert tp.train_button.disabled is False and tp.stop_button.disabled is True
+    # one pump thread wrote the live widgets; the main thread never did
+    assert all(threads == {"workbench-pump"} for threads in writers.values()), writers
+    assert tp.pump.errors == []
+
+    wb.tab.selected_index = 4  # Evaluate shows the finished run
+    assert wb.evaluate_panel.summary["test_accuracy"] == handle.summary["test_accuracy"]
+    assert is_png(wb.evaluate_panel.confusion.value)
+    rep = wb.report()
+    assert is_png(rep._repr_png_())
+    assert "data:image/png;base64," in rep._repr_html_()
+    assert rep.metrics["test_accuracy"] == handle.summary["test_accuracy"]
+    # re-running the cell shows the same run
+    again = Workbench()
+    assert again.handle is handle and again.train_panel.status_label.value == "completed"
+    assert again.config().optim.lr == 5e-3
+    # from disk, the same curve
+    assert LossCurvesPanel(handle.run_dir).curve_points() == total
+
+
+def test_pause_resume_live_lr_restart_notice_and_stop(config: TrainConfig) -> None:
+    wb = Workbench(config.replace(epochs=100.0), data=small_frame(), attach=None)
+    tp = wb.train_panel
+    tp.train_button.click()
+    handle = wb.handle
+    try:
+        wait_until(lambda: tp.progress.value >= 1 and tp.status_label.value == "running")
+        tp.pause_button.click()
+        # the pump writes the label, then the button: wait for both
+        wait_until(
+            lambda: tp.status_label.value == "paused" and tp.pause_button.description == "Resume",
+            10,
+        )
+        n = len(steps_of(handle))
+        time.sleep(0.8)
+        assert len(steps_of(handle)) <= n + 1  # at most the step in flight
+        tp.pause_button.click()
+        wait_until(
+            lambda: tp.status_label.value == "running" and tp.pause_button.description == "Pause",
+            10,
+        )
+
+        wb.hyperparameters_panel.lr.value = 2e-3  # moved during the run
+        assert "applied from the next step" in wb.form.notice.value
+        wait_until(
+            lambda: any(e["type"] == "lr_change" and e["lr"] == 2e-3 for e in handle.history),
+            what="lr_change event",
+        )
+        wb.form.controls["batch_size"].input.value = 8
+        assert "batch_size takes effect on the next run (restart needed)" in wb.form.notice.value
+
+        wait_until(lambda: handle.run_dir is not None)
+        follower = LossCurvesPanel(handle.run_dir)  # same run dir: follows live
+        assert follower.pump is not None and follower.pump.alive
+        again = Workbench()  # re-running the cell
+        assert again.handle is handle and again.train_panel.pump.alive
+
+        tp.stop_button.click()
+        wait_until(lambda: tp.status_label.value == "stopped" and not tp.pump.alive, 60)
+        assert handle.status == "stopped"
+        assert tp.pause_button.disabled and tp.stop_button.disabled
+        assert not tp.train_button.disabled
+        wait_until(lambda: not follower.pump.alive, 10)
+        assert again.train_panel.status_label.value == "stopped"
+        assert follower.curve_points() > 0
+    finally:
+        handle.stop()
+        handle.wait(60)
+
+
+def test_a_failed_run_shows_its_error_not_a_traceback(config: TrainConfig) -> None:
+    panel = TrainPanel(config.replace(text_column="no_such_column"), data=small_frame())
+    panel.train_button.click()
+    # it may fail before Train returns: then it is drawn at once, with no pump to wait for
+    wait_until(
+        lambda: (
+            panel.status_label.value == "failed" and (panel.pump is None or not panel.pump.alive)
+        )
+    )
+    assert "no_such_column" in panel.message.value
+    assert "color:#c62828" in panel.message.value
+    assert "Traceback" not in panel.message.value
+
+
+# --------------------------------------------------------------------- live drawing
+def test_downsampling_keeps_plot_data_bounded_and_faithful() -> None:
+    d = Downsampler(max_points=100)
+    for x in range(1, 50_001):
+        d.add(x, 2.0 * x)
+    xs, ys = d.points()
+    assert len(xs) <= 100 and d.count == 50_000
+    assert all(y == pytest.approx(2 * x) for x, y in zip(xs, ys, strict=True))  # bucket means
+    assert xs[-1] > 49_000
+
+    events = [{"type": "setup", "total_steps": 50_000, "time": 0.0}] + [
+        {"type": "step", "step": i, "epoch": 1.0, "loss": 1.0 / i, "lr": 1e-3, "time": i * 0.1}
+        for i in range(1, 50_001)
+    ]
+    panel = LossCurvesPanel(events, max_points=2000)
+    assert 0 < panel.curve_points() <= 2000
+    assert panel.figure.loss_ax.get_xlim() == (0, 50_000)  # fixed to the planned steps
+    state = RunState()
+    state.consume(events[:1001])
+    assert state.eta_seconds() == pytest.approx((50_000 - 1000) * 0.1)
+
+
+def test_log_scale_toggle_redraws_a_finished_run(tmp_path: Path) -> None:
+    run = write_run(tmp_path, "run-a", 1e-3)
+    panel = LossCurvesPanel(run)
+    before = panel.image.value
+    assert is_png(before) and panel.curve_points() == 40
+    panel.log_scale.value = True
+    assert panel.figure.loss_ax.get_yscale() == "log" and panel.image.value != before
+    assert "completed" in panel.caption.value
+
+
+def test_overfitting_is_flagged_with_suggestions() -> None:
+    events: list[dict[str, Any]] = [{"type": "setup", "total_steps": 30, "time": 0.0}]
+    for i in range(1, 31):
+        events.append({"type": "step", "step": i, "loss": 1.0 / i, "lr": 1e-3, "time": 1.0 * i})
+        if i % 10 == 0:  # validation loss rises while training loss falls
+            events.append(
+                {
+                    "type": "eval",
+                    "step": i,
+                    "val_loss": 0.3 + i / 100,
+                    "val_accuracy": 0.7,
+                    "val_macro_f1": 0.6,
+                    "time": 1.0 * i,
+                }
+            )
+    panel = LossCurvesPanel(events)
+    assert "Overfitting" in panel.overfitting.value and "since step 10" in panel.overfitting.value
+    assert "<li>" in panel.overfitting.value  # the suggestions
+    assert LossCurvesPanel(events[:12]).overfitting.value == ""
+
+
+# --------------------------------------------------------------------- data and model
+def test_data_panel_previews_escaped_cleans_and_splits(config: TrainConfig) -> None:
+    frame = small_frame().rename(columns={"text": SCRIPT})
+    frame.loc[0, SCRIPT] = f"hello {SCRIPT} world"
+    panel = DataPanel(config.replace(text_column=SCRIPT, label_column="label"), data=frame)
+    panel.load().join(60)
+    assert panel.message.value == "", panel.message.value
+    assert panel.status.value.startswith("loaded")
+    for view in (panel.preview.value, panel.splits.value):
+        assert "<script>" not in view
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in panel.preview.value
+    assert SCRIPT in panel.columns and SCRIPT in panel.form.controls["text_column"].input.options
+    assert "drop duplicates" in panel.cleaning.value
+    assert panel.data is not None and panel.labels == LABELS
+    sizes = len(panel.data.train) + len(panel.data.val) + len(panel.data.test)
+    assert sizes == 60 and f">{len(panel.data.train)}<" in panel.splits.value
+    assert is_png(panel.balance_image.value)
+
+
+def test_data_panel_shows_a_bad_file_as_a_message(tmp_path: Path) -> None:
+    panel = DataPanel(TrainConfig().replace(dataset=str(tmp_path / "missing.csv")))
+    panel.load().join(30)
+    assert "data file not found" in panel.message.value and panel.status.value == "failed"
+
+
+def test_model_panel_shows_only_the_methods_knobs_and_counts_parameters(
+    config: TrainConfig,
+) -> None:
+    panel = ModelPanel(config)
+    assert panel.knobs_shown() == []  # full fine-tune has no knobs
+    assert "minilm-l6" in panel.catalog.value and "available offline" in panel.catalog.value
+    panel.probe.wait_idle(60)
+    full = panel.counts
+    assert full is not None and full[0] == full[1]
+    assert "trainable parameters" in panel.trainable.value
+    panel.form.set("method", "freeze")
+    assert panel.knobs_shown() == ["freeze_layers"]
+    panel.form.set("method", "ia3")
+    assert panel.knobs_shown() == ["target_modules"]
+    panel.form.set("method", "lora")
+    assert panel.knobs_shown() == ["lora_r", "lora_alpha", "lora_dropout", "target_modules"]
+    panel.probe.wait_idle(60)
+    assert panel.counts is not None and 0 < panel.counts[0] < full[0]
+
+
+def test_find_lr_shows_the_curve_and_use_suggested_sets_the_slider(config: TrainConfig) -> None:
+    panel = HyperparametersPanel(config, data=small_frame(), lr_find_steps=12)
+    finder = panel.lr_finder
+    finder.find_button.click()
+    finder._thread.join(120)
+    assert finder.message.value == "", finder.message.value
+    assert finder.result is not None and finder.progress.value == len(finder.result.lrs) > 0
+    assert is_png(finder.plot.value)
+    suggestion = finder.result.suggestion
+    assert suggestion is not None and not finder.use_button.disabled
+    finder.use_button.click()
+    assert panel.lr.value == pytest.approx(suggestion)
+    assert panel.form.config().optim.lr == pytest.approx(suggestion)
+
+
+# --------------------------------------------------------------------- evaluate, runs, report
+def test_evaluate_panel_escapes_texts_and_labels_and_lists_mistakes(tmp_path: Path) -> None:
+    labels = [SCRIPT, "neutral", "positive"]
+    run = write_run(tmp_path, "run-x", 1e-3, labels=labels, text=f"bad {SCRIPT}")
+    panel = EvaluatePanel(run)
+    shown = panel.per_class.value + panel.misclassified.value + panel.metrics.value
+    assert "<script>" not in shown and "&lt;script&gt;" in panel.misclassified.value
+    assert [r["confidence"] for r in panel.rows] == [0.9, 0.6]  # mistakes, most confident first
+    assert is_png(panel.confusion.value)
+
+
+def test_interrupted_and_missing_runs_are_explained(tmp_path: Path) -> None:
+    run = write_run(tmp_path, "run-cut", 1e-3, finished=False)
+    wb = Workbench(attach=run)
+    assert wb.train_panel.status_label.value == "stopped"
+    assert "--resume" in wb.train_panel.message.value
+    missing = Workbench(attach=tmp_path / "nope")
+    assert "run directory not found" in missing.children[0].value
+    assert "run directory not found" in report(tmp_path / "nope")._repr_html_()
+
+
+def test_workbench_attached_to_a_run_directory_shows_it(tmp_path: Path) -> None:
+    run = write_run(tmp_path, "run-a", 3e-4)
+    wb = Workbench(attach=run)
+    assert wb.tab.titles == ("Data", "Model", "Hyperparameters", "Train", "Evaluate", "Runs")
+    assert wb.config().optim.lr == 3e-4
+    assert wb.train_panel.status_label.value == "completed"
+    assert wb.train_panel.curves.curve_points() == 40
+    wb.tab.selected_index = 4
+    assert wb.evaluate_panel.summary["test_accuracy"] == 0.5
+    rep = wb.report()
+    assert rep.metrics["test_accuracy"] == 0.5 and is_png(rep.png)
+    saved = rep.save(tmp_path / "report.html")
+    assert "data:image/png;base64," in saved.read_text()
+
+
+def test_runs_panel_lists_runs_overlays_and_diffs(tmp_path: Path) -> None:
+    a = write_run(tmp_path, "20240101-a", 1e-3)
+    b = write_run(tmp_path, "20240102-b", 5e-4)
+    odd = write_run(tmp_path, "20240103-<img src=x onerror=alert(1)>", 2e-4)
+    panel = RunsPanel(tmp_path)
+    assert list(panel.selector.options) == [odd.name, b.name, a.name]  # newest first
+    assert "<img" not in panel.table.value and "&lt;img src=x" in panel.table.value
+    panel.selector.value = (a.name, b.name)
+    assert panel.compared == [b.name, a.name]
+    assert panel.differences == {"lr": [5e-4, 1e-3]}
+    assert is_png(panel.overlay.value)
+    assert "Settings that differ" in panel.differences_html.value
+    panel.selector.value = (a.name,)
+    assert panel.compared == [] and "two or more" in panel.message.value
+    fig, ax = overlay_plot({r.name: r.events for r in panel.runs})
+    colours = {line.get_color() for line in ax.get_lines()}
+    assert len(colours) == 3  # one colour per run
+
+
+def test_report_is_a_plain_object_with_png_and_escaped_html(tmp_path: Path) -> None:
+    run = write_run(tmp_path, "run-<b>", 1e-3)
+    rep = report(run)
+    assert is_png(rep._repr_png_())
+    html_text = rep._repr_html_()
+    assert "run-&lt;b&gt;" in html_text and "<b>" not in html_text
+    assert type(rep).__module__ == "widgets.report"
+    assert is_png(rep.save(tmp_path / "r.png").read_bytes())

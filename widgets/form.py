@@ -1,0 +1,128 @@
+"""The whole configuration as generated controls, and the TrainConfig they describe.
+
+:class:`ConfigForm` builds one :class:`~widgets.controls.FieldControl` per config field
+(``workbench.config.all_fields()``), except the few listed in :data:`EXCLUDED`. Panels
+show slices of it (the Data panel the ``data`` section, …); the Workbench shares one form
+across all panels so every control appears once and ``config()`` sees them all.
+
+Invalid combinations are explained, not raised: after every change the form rebuilds the
+config and shows a :class:`~workbench.config.ConfigError` message in red in ``error``.
+Only the kernel's main thread (widget callbacks) writes these controls and messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as w
+
+from widgets import html
+from widgets.controls import FieldControl, control_for
+from workbench.config import TrainConfig, all_fields
+from workbench.methods import METHODS
+
+#: Fields with no control, each with its reason.
+EXCLUDED = {
+    # A fixed run directory would make the second Train click fail ("already exists"):
+    # every click writes a fresh runs/<timestamp>-<model>-<method>; runs_dir picks the folder.
+    "out",
+}
+
+
+class ConfigForm:
+    """Generated controls for every setting; ``config()`` is the TrainConfig they describe.
+
+    Parameters
+    ----------
+    config
+        Initial values (default ``TrainConfig()``).
+    """
+
+    def __init__(self, config: TrainConfig | None = None) -> None:
+        self.controls: dict[str, FieldControl] = {}
+        for section, field, tp in all_fields():
+            if field.name in EXCLUDED:
+                continue
+            control = control_for(section, field, tp)
+            control.observe(self._changed)
+            self.controls[field.name] = control
+        self.error = w.HTML()  # why the current combination is invalid (red), or empty
+        self.notice = w.HTML()  # feedback on the last action ("restart needed", ...)
+        self._listeners: list[Callable[[str], None]] = []
+        self.set_config(config or TrainConfig())
+
+    # -- reading ---------------------------------------------------------------
+    def values(self) -> dict[str, dict[str, Any]]:
+        """Nested ``{section: {field: value}}``; excluded fields keep their defaults."""
+        nested = TrainConfig().to_dict()
+        for control in self.controls.values():
+            nested[control.section][control.name] = control.get()
+        return nested
+
+    def config(self) -> TrainConfig:
+        """The TrainConfig the controls describe; raises ConfigError when invalid."""
+        return TrainConfig.from_dict(self.values())
+
+    def check(self) -> tuple[TrainConfig | None, str | None]:
+        """``(config, None)`` when valid, else ``(None, the ConfigError message)``."""
+        try:
+            return self.config(), None
+        except (ValueError, TypeError) as err:  # ConfigError is a ValueError
+            return None, str(err)
+
+    # -- writing -------------------------------------------------------------
+    def set_config(self, config: TrainConfig) -> None:
+        """Show ``config`` in the controls (no change callbacks fire)."""
+        flat = config.flat()
+        for name, control in self.controls.items():
+            control.set(flat[name])
+        self._show_method_default()
+        self._validate()
+
+    def set(self, name: str, value: Any) -> None:
+        """Set one setting as a user would (change callbacks fire)."""
+        control = self.controls[name]
+        if value is None:
+            if control.auto is not None:
+                control.auto.value = True
+            else:
+                control.input.value = ""
+            return
+        if control.auto is not None:
+            control.auto.value = False
+        control.input.value = value
+
+    def say(self, message: str, is_error: bool = False) -> None:
+        self.notice.value = html.error(message) if is_error else html.note(message)
+
+    def on_change(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(field_name)`` after the user changes a setting."""
+        self._listeners.append(callback)
+
+    # -- layout --------------------------------------------------------------
+    def box(self, section: str, names: list[str] | None = None) -> w.VBox:
+        """The controls of one section (or just ``names``), in declaration order."""
+        chosen = [
+            c
+            for c in self.controls.values()
+            if c.section == section and (names is None or c.name in names)
+        ]
+        return w.VBox([c.widget for c in chosen])
+
+    # -- internals -------------------------------------------------------------
+    def _changed(self, name: str) -> None:
+        if name == "method":
+            self._show_method_default()
+        self._validate()
+        for callback in self._listeners:
+            callback(name)
+
+    def _validate(self) -> None:
+        _, message = self.check()
+        self.error.value = html.error(message) if message else ""
+
+    def _show_method_default(self) -> None:
+        method = METHODS.get(self.controls["method"].get())
+        if method is not None:
+            self.controls["lr"].show_default(method.default_lr)

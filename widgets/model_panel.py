@@ -1,0 +1,167 @@
+"""ModelPanel: which pretrained model, which adaptation method, and what that trains.
+
+The catalog table shows each curated model's offline availability, parameter count and
+estimated peak training memory for the chosen method, batch size and length
+(:func:`workbench.models.listing.describe_catalog`). The method picker shows only that
+method's knobs, and the trainable-parameter count the choice implies, computed by
+:func:`workbench.models.listing.trainable_parameters` in a worker thread (it loads the
+model: seconds) while the panel says "computing…".
+
+Thread ownership: the :class:`~widgets.background.LatestJob` worker alone writes
+``trainable``; everything else is written by widget callbacks on the main thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as w
+
+from widgets import html
+from widgets.background import LatestJob
+from widgets.form import ConfigForm
+from workbench.methods import METHODS
+from workbench.models.listing import describe_catalog, trainable_parameters
+
+#: The settings each method reads. A method may declare them itself as ``settings``;
+#: until the engine's methods do, this table is the fallback.
+METHOD_SETTINGS: dict[str, tuple[str, ...]] = {
+    "freeze": ("freeze_layers",),
+    "lora": ("lora_r", "lora_alpha", "lora_dropout", "target_modules"),
+    "ia3": ("target_modules",),
+}
+KNOBS = ("freeze_layers", "lora_r", "lora_alpha", "lora_dropout", "target_modules")
+#: Changing these changes which parameters train.
+COUNT_INPUTS = {"model", "method", "freeze_layers", "lora_r", "target_modules", "trust_remote_code"}
+
+
+def method_settings(name: str) -> tuple[str, ...]:
+    """The config fields method ``name`` reads (its knobs)."""
+    method = METHODS.get(name)
+    return tuple(getattr(method, "settings", METHOD_SETTINGS.get(name, ())))
+
+
+class ModelPanel(w.VBox):
+    """Model catalog, method picker with its knobs, and the trainable-parameter count.
+
+    Parameters
+    ----------
+    num_labels
+        Classes of the task (an int, or a callable returning one or None; default 3).
+    count_now
+        Start counting trainable parameters at once (the Workbench waits until the Model
+        tab is opened: counting loads the model).
+    """
+
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        form: ConfigForm | None = None,
+        num_labels: int | Callable[[], int | None] | None = None,
+        count_now: bool = True,
+    ) -> None:
+        self.form = form or ConfigForm(config)
+        self._num_labels = num_labels
+        self.rows = describe_catalog()
+        self.catalog = w.HTML()
+        self.pick = w.Dropdown(
+            options=[("(name, hub id or folder below)", "")]
+            + [
+                (f"{r['name']}{'' if r['available'] else ' (not on disk)'}", r["name"])
+                for r in self.rows
+            ],
+            description="catalog",
+            style={"description_width": "170px"},
+            layout=w.Layout(width="480px"),
+        )
+        self.pick.observe(self._on_pick, names="value")
+        self.method_summary = w.HTML()
+        self.trainable = w.HTML()
+        self.counts: tuple[int, int] | None = None  # (trainable, total) once computed
+        self.probe = LatestJob("workbench-param-count")
+        self.form.on_change(self._changed)
+        super().__init__(
+            [
+                self.catalog,
+                self.pick,
+                self.form.box("model", ["model", "method"]),
+                self.method_summary,
+                self.form.box("model", list(KNOBS)),
+                self.trainable,
+                self.form.box("model", ["max_length", "trust_remote_code"]),
+            ]
+        )
+        self._show_method()
+        if count_now:
+            self.refresh_counts()
+
+    def knobs_shown(self) -> list[str]:
+        """Names of the method knobs currently visible."""
+        return [k for k in KNOBS if self.form.controls[k].widget.layout.display != "none"]
+
+    def refresh_counts(self) -> None:
+        """Recompute the trainable-parameter count in the worker thread."""
+        config, problem = self.form.check()
+        labels = self._num_labels() if callable(self._num_labels) else self._num_labels
+        self.probe.submit(lambda: self._count(config, problem, labels or 3))
+
+    # -- callbacks (main thread) -----------------------------------------------
+    def _changed(self, name: str) -> None:
+        if name in ("method", "batch_size", "max_length"):
+            self._show_method()
+        if name in COUNT_INPUTS:
+            self.refresh_counts()
+
+    def _on_pick(self, change: Any) -> None:
+        if change["new"]:
+            self.form.set("model", change["new"])
+
+    def _show_method(self) -> None:
+        name = self.form.controls["method"].get()
+        wanted = method_settings(name)
+        for knob in KNOBS:
+            self.form.controls[knob].widget.layout.display = "" if knob in wanted else "none"
+        method = METHODS.get(name)
+        self.method_summary.value = html.note(method.summary if method else "")
+        self.catalog.value = self._catalog_table(name)
+
+    def _catalog_table(self, method: str) -> str:
+        batch = self.form.controls["batch_size"].get() or 32
+        length = self.form.controls["max_length"].get() or 128
+        rows = describe_catalog(batch, length) if (batch, length) != (32, 128) else self.rows
+        table = [
+            {
+                "model": r["name"],
+                "available offline": "yes" if r["available"] else "no (not in the HF cache)",
+                "parameters": f"{r['parameters'] / 1e6:.1f}M",
+                f"memory to train ({method})": f"{r['memory_bytes'].get(method, 0) / 2**30:.1f} GB",
+                "about": r["description"],
+            }
+            for r in rows
+        ]
+        note = html.note(f"memory: estimated peak, fp32, batch {batch}, {length} tokens")
+        return html.table(table) + note
+
+    # -- the worker ------------------------------------------------------------
+    def _count(self, config: Any, problem: str | None, num_labels: int) -> None:
+        if config is None:
+            self.trainable.value = html.error(f"cannot count parameters: {problem}")
+            return
+        self.trainable.value = html.note("trainable parameters: computing…")
+        try:
+            trainable, total = trainable_parameters(config, num_labels)
+        except Exception as err:  # ModelError & co.: shown, not raised
+            if not self.probe.pending:
+                self.trainable.value = html.error(str(err))
+            return
+        if self.probe.pending:
+            return  # a newer choice is queued; its answer replaces this one
+        self.counts = (trainable, total)
+        share = trainable / total if total else 0.0
+        self.trainable.value = html.note(
+            f"trainable parameters: {trainable:,} of {total:,} ({share:.2%}) with "
+            f"{config.model.method} on {config.model.model}",
+            color="#1b5e20",
+        )
