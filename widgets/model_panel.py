@@ -24,14 +24,8 @@ from widgets.form import ConfigForm
 from workbench.methods import METHODS
 from workbench.models.listing import describe_catalog, trainable_parameters
 
-#: The settings each method reads. A method may declare them itself as ``settings``;
-#: until the engine's methods do, this table is the fallback.
-METHOD_SETTINGS: dict[str, tuple[str, ...]] = {
-    "freeze": ("freeze_layers",),
-    "lora": ("lora_r", "lora_alpha", "lora_dropout", "target_modules"),
-    "ia3": ("target_modules",),
-}
-KNOBS = ("freeze_layers", "lora_r", "lora_alpha", "lora_dropout", "target_modules")
+#: Every method-specific knob: hidden unless the chosen method declares it in ``settings``.
+KNOBS = tuple(dict.fromkeys(k for m in METHODS.values() for k in m.settings))
 #: Changing these changes which parameters train.
 COUNT_INPUTS = {"model", "method", "freeze_layers", "lora_r", "target_modules", "trust_remote_code"}
 
@@ -39,7 +33,7 @@ COUNT_INPUTS = {"model", "method", "freeze_layers", "lora_r", "target_modules", 
 def method_settings(name: str) -> tuple[str, ...]:
     """The config fields method ``name`` reads (its knobs)."""
     method = METHODS.get(name)
-    return tuple(getattr(method, "settings", METHOD_SETTINGS.get(name, ())))
+    return method.settings if method is not None else ()
 
 
 class ModelPanel(w.VBox):

@@ -208,7 +208,7 @@ class OptimConfig:
         typical="1e-5 … 1e-3",
         restart=False,
     )
-    epochs: float = setting(3.0, "Passes over the training set.", min=0.05, max=100.0, step=0.5)
+    epochs: float = setting(3.0, "Passes over the training set.", min=0.05, max=100.0, step=0.05)
     batch_size: int = setting(32, "Examples per optimizer micro-batch.", min=1, max=1024, step=1)
     grad_accum: int = setting(
         1, "Micro-batches accumulated per optimizer step.", min=1, max=256, step=1

@@ -26,6 +26,8 @@ class AdaptationMethod:
     default_lr: ClassVar[float] = 5e-5
     #: True when the method wraps the model with ``peft`` (adapter export, merge).
     uses_peft: ClassVar[bool] = False
+    #: Config fields this method reads (the UI shows only these knobs for it).
+    settings: ClassVar[tuple[str, ...]] = ()
 
     def validate(self, config: TrainConfig) -> None:
         """Raise ``ConfigError`` for settings this method cannot honour."""

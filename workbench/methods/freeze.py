@@ -16,6 +16,7 @@ class FreezeBottom(AdaptationMethod):
     name = "freeze"
     summary = "Freeze embeddings and the bottom k layers; train the rest."
     default_lr = 1e-4
+    settings = ("freeze_layers",)
 
     def apply(self, model: nn.Module, cfg: ModelConfig) -> nn.Module:
         layers = encoder_layers(model)

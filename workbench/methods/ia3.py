@@ -17,6 +17,7 @@ class IA3(AdaptationMethod):
     summary = "Learned rescaling vectors on keys, values and MLP; base frozen."
     default_lr = 5e-3
     uses_peft = True
+    settings = ("target_modules",)
 
     def apply(self, model: nn.Module, cfg: ModelConfig) -> nn.Module:
         from peft import IA3Config, TaskType

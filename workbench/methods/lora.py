@@ -18,6 +18,7 @@ class Lora(AdaptationMethod):
     summary = "Low-rank adapters on attention layers; base weights frozen."
     default_lr = 1e-3  # adapters start at zero and need ~10x a full fine-tune's rate
     uses_peft = True
+    settings = ("lora_r", "lora_alpha", "lora_dropout", "target_modules")
 
     def apply(self, model: nn.Module, cfg: ModelConfig) -> nn.Module:
         from peft import LoraConfig, TaskType

@@ -46,7 +46,7 @@ def base_summary(s: Session | None, status: str, wall: float) -> dict[str, Any]:
             else None,
             model=s.config.model.model,
             method=s.config.model.method,
-            lr=s.config.optim.lr,
+            lr=p.peak_lr or s.config.optim.lr,  # the live value if it was changed mid-run
         )
     return summary
 

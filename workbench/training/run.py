@@ -132,9 +132,20 @@ class RunHandle:
         except Exception as err:  # an internal error: keep the traceback for the report
             self._fail(err, started, trace=traceback.format_exc())
         finally:
+            self._release_training_state()
             if self._final_status is None:  # _fail itself failed (e.g. disk full)
                 self._final_status = "failed"
             self.log.close()
+
+    def _release_training_state(self) -> None:
+        """Drop optimizer moments (2x the trainable weights) once the run has ended; the
+        model, tokenizer and data stay for evaluation and explanation."""
+        s = self.session
+        if s is None:
+            return
+        inner = getattr(s.optimizer, "optimizer", s.optimizer)
+        inner.state.clear()
+        s.optimizer.zero_grad(set_to_none=True)
 
     def _fail(
         self, err: BaseException, started: float, advice: str = "", trace: str | None = None
