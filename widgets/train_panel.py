@@ -240,7 +240,7 @@ def progress_text(state: RunState) -> str:
     epochs = f"/{total / per_epoch:g}" if per_epoch else ""
     parts = [f"epoch {last['epoch']:.2f}{epochs}", f"step {last['step']}/{total or '?'}"]
     eta = state.eta_seconds()
-    if eta is not None and last["step"] < total:
+    if eta is not None and last["step"] < total and state.status in ("running", "paused"):
         parts.append(f"ETA {int(eta // 60)}:{int(eta % 60):02d}")
     parts.append(f"{last.get('samples_per_s', 0):.1f} samples/s")
     return " · ".join(parts)

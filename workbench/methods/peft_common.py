@@ -7,11 +7,16 @@ starts from random weights.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from torch import nn
 
 from workbench.config import ConfigError, ModelConfig
+
+# peft calls a transformers API deprecated in transformers 5; the warning is theirs, not the
+# user's, and from a training thread it would land in a random notebook cell.
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
 def target_modules(cfg: ModelConfig) -> list[str] | None:

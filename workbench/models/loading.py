@@ -9,8 +9,10 @@ looked, and how to make it available.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,7 +120,6 @@ def load_classifier(
     trust_remote_code: bool = False,
 ) -> Any:
     """Load ``source`` as a sequence classifier over ``labels`` (fresh head)."""
-    from transformers import AutoConfig, AutoModelForSequenceClassification
 
     if trust_remote_code:
         import warnings
@@ -126,6 +127,36 @@ def load_classifier(
         warnings.warn(
             f"trust_remote_code is on: code shipped with {source.name!r} will run", stacklevel=2
         )
+    with quiet_transformers():
+        return _load_classifier(source, labels, config_overrides, trust_remote_code)
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """No load report or progress bar from transformers: in a notebook, output written from
+    the training thread would land in whichever cell ran last (NOTEBOOK_FACTS.md)."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def _load_classifier(
+    source: ModelSource,
+    labels: list[str],
+    config_overrides: dict[str, Any] | None,
+    trust_remote_code: bool,
+) -> Any:
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
     kwargs: dict[str, Any] = {
         "local_files_only": source.local,
         "trust_remote_code": trust_remote_code,

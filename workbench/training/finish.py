@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.methods import get_method
+from workbench.models.loading import quiet_transformers
 from workbench.training.checkpoint import load_trainable
 from workbench.training.evaluation import evaluate
 from workbench.training.events import EventLog
@@ -80,7 +81,8 @@ def finish_run(
         )
         if acc.is_main_process:
             write_predictions(run_dir / "test_predictions.jsonl", s, test["probs"])
-            export_model(s, run_dir)
+            with quiet_transformers():
+                export_model(s, run_dir)
     if acc.is_main_process:
         write_json(run_dir / "summary.json", summary)
         save_curves(log.events, run_dir / "loss_curves.png")
