@@ -337,7 +337,7 @@ USER_ERROR_CASES = [
     (
         "config unknown key",
         ["train", "--config", "{d}/unknown_key.yaml"],
-        ["unknown setting 'lrr'", "section 'optim'", "batch_size"],
+        ["unknown setting 'lrr'", "section 'optim'", "did you mean 'lr'"],
     ),
     (
         "config wrong type",

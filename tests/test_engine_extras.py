@@ -72,7 +72,17 @@ def test_plots_draw_the_curves_without_pyplot() -> None:
     fig, (loss_ax, _) = plot_training_curves(_events([0.9, 0.7, 0.75, 0.8], falling))
     labels = [line.get_label() for line in loss_ax.get_lines()]
     assert {"train (raw)", "train (smoothed)", "validation"} <= set(labels)
-    assert "matplotlib.pyplot" not in sys.modules
+    # pyplot is never needed (another test in this process may have loaded it via captum,
+    # so check in a fresh interpreter)
+    import subprocess
+
+    code = (
+        "import sys; from workbench.plots import plot_training_curves; "
+        "plot_training_curves([{'type': 'step', 'step': 1, 'loss': 1.0, 'lr': 1e-3}]); "
+        "print('matplotlib.pyplot' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr
     assert smooth([1.0, 1.0, 1.0]) == [1.0, 1.0, 1.0]
 
 
