@@ -1,0 +1,348 @@
+"""The arms of the throughput benchmark, one function each, and the one-arm-run entry point.
+
+``python bench/arms.py ARM --settings JSON --launched-at T`` trains one arm in a fresh
+process (so peak RSS is that arm's alone) and prints one line ``BENCH_RESULT {json}``.
+
+An arm is a function ``(settings, recorder, **options) -> None`` registered with
+:func:`arm`; stacking the decorator registers variants of one function under several
+names. It must feed the recorder every collated batch (wrap its collator in
+:class:`~recording.RecordingCollator`), and each optimizer step's end time and loss. To add
+an arm (say, the engine with the live widget attached), write one more decorated function.
+
+Every arm trains the same model (seeded head), on the same cleaned training texts
+(``workbench.data.prepare_data``), with AdamW (weight decay on weights, not on biases or
+LayerNorm), linear warmup and decay, gradient clipping, fp32 on CPU, for exactly
+``settings.steps`` optimizer steps. Nothing evaluates or saves during those steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from recording import RecordingCollator, StepRecorder
+from settings import BenchSettings
+
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "MPLBACKEND": "Agg",
+}
+
+ArmFunction = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class Arm:
+    """A registered arm: its name, the report's description, and the function to run."""
+
+    name: str
+    label: str
+    batching: str  # "length-grouped" or "random"
+    run: ArmFunction
+    options: dict[str, Any]
+
+
+ARMS: dict[str, Arm] = {}
+
+
+def arm(name: str, label: str, batching: str, **options: Any) -> Callable[[ArmFunction], Any]:
+    """Register ``fn`` as arm ``name``; ``options`` are passed to it as keyword arguments."""
+
+    def register(fn: ArmFunction) -> ArmFunction:
+        ARMS[name] = Arm(
+            name, label, batching, fn, {"grouped": batching == "length-grouped", **options}
+        )
+        return fn
+
+    return register
+
+
+# -- shared preparation -------------------------------------------------------------------------
+def prepare(s: BenchSettings) -> Any:
+    """Cleaned, split data exactly as the engine prepares it (same texts in every arm)."""
+    from workbench.config import DataConfig
+    from workbench.data import prepare_data
+
+    cfg = DataConfig(
+        dataset=s.dataset, max_train_samples=s.train_samples, max_eval_samples=s.eval_samples
+    )
+    return prepare_data(cfg, s.seed)
+
+
+def load_model(s: BenchSettings, labels: list[str]) -> Any:
+    """The classifier with a fresh head, seeded as the engine seeds it before loading."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    torch.manual_seed(s.seed)
+    return AutoModelForSequenceClassification.from_pretrained(
+        s.model,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
+
+
+def describe_adamw(optimizer: Any) -> str:
+    """Which AdamW implementation ``optimizer`` runs (unwrapping Accelerate's wrapper).
+
+    With neither ``fused`` nor ``foreach`` set, torch picks foreach only when every
+    parameter is on a GPU; on CPU it runs the single-tensor for-loop.
+    """
+    inner = getattr(optimizer, "optimizer", optimizer)
+    options = inner.defaults
+    if options.get("fused"):
+        kind = "fused"
+    elif options.get("foreach"):
+        kind = "foreach"
+    elif options.get("foreach") is None and all(
+        p.is_cuda for g in inner.param_groups for p in g["params"]
+    ):
+        kind = "foreach (torch's GPU default)"
+    else:
+        kind = "single-tensor for-loop (torch's CPU default)"
+    return f"{type(inner).__name__}, {kind}"
+
+
+# -- A: the Hugging Face Trainer ----------------------------------------------------------------
+@arm("A", "HF Trainer, length-grouped", "length-grouped")
+@arm("A-random", "HF Trainer, random batches", "random")
+@arm("A-foreach", "HF Trainer, random, foreach AdamW (what-if)", "random", optim="adamw_torch")
+def hf_trainer(
+    s: BenchSettings, rec: StepRecorder, grouped: bool, optim: str | None = None
+) -> None:
+    """``transformers.Trainer`` tuned: dynamic padding, optional length-grouped sampling.
+
+    ``optim`` overrides the Trainer's default optimizer (``adamw_torch_fused`` on torch ≥ 2.8).
+    """
+    import datasets
+    from transformers import (
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
+
+    class StepStamps(TrainerCallback):  # type: ignore[misc]  # transformers is untyped here
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            rec.step_end()
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+            if logs and "loss" in logs:
+                rec.loss(logs["loss"])
+
+    data = prepare(s)
+    tokenizer = AutoTokenizer.from_pretrained(s.model)
+    enc = tokenizer(data.train.texts, truncation=True, max_length=s.max_length)
+    train_set = datasets.Dataset.from_dict(
+        {
+            "input_ids": enc["input_ids"],
+            "attention_mask": enc["attention_mask"],
+            "labels": data.train.labels,
+        }
+    )
+    model = load_model(s, data.labels)
+    with tempfile.TemporaryDirectory() as out:
+        args = TrainingArguments(
+            output_dir=out,
+            max_steps=s.steps,
+            per_device_train_batch_size=s.batch_size,
+            learning_rate=s.lr,
+            weight_decay=s.weight_decay,
+            warmup_steps=s.warmup_steps,
+            lr_scheduler_type="linear",
+            max_grad_norm=s.max_grad_norm,
+            train_sampling_strategy="group_by_length" if grouped else "random",
+            logging_strategy="steps",
+            logging_steps=1,  # a loss per step, as the engine emits one
+            eval_strategy="no",
+            save_strategy="no",
+            report_to="none",
+            disable_tqdm=True,
+            use_cpu=True,
+            seed=s.seed,
+            **({"optim": optim} if optim else {}),
+        )
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=train_set,
+            data_collator=RecordingCollator(DataCollatorWithPadding(tokenizer), rec),
+            processing_class=tokenizer,
+            callbacks=[StepStamps()],
+        )
+        metrics = trainer.train().metrics
+    rec.reported_samples_per_s = metrics.get("train_samples_per_second")
+    rec.notes["optimizer"] = describe_adamw(trainer.optimizer)
+
+
+# -- B: the workbench engine ---------------------------------------------------------------------
+@arm("B", "Workbench engine, length-grouped", "length-grouped")
+@arm("B-random", "Workbench engine, random batches", "random")
+@arm("B-fused", "Workbench engine, random, fused AdamW (what-if)", "random", fused=True)
+def workbench_engine(
+    s: BenchSettings, rec: StepRecorder, grouped: bool, fused: bool = False
+) -> None:
+    """``workbench.train(cfg, block=True)``, headless; step times and losses from its events.
+
+    ``fused`` swaps in a fused AdamW (same groups and rate) to measure that engine change
+    without editing the engine.
+    """
+    import workbench
+    from workbench.training import session
+
+    # Record the batches the engine forms: build_session looks PadCollator up at call time.
+    pad_collator = session.PadCollator
+
+    def recording_pad_collator(pad_id: int) -> RecordingCollator:
+        return RecordingCollator(pad_collator(pad_id), rec)
+
+    session.PadCollator = recording_pad_collator  # type: ignore[assignment,misc]  # a stand-in
+    if fused:
+        session.build_optimizer = _fused_adamw(session.build_optimizer)
+    with tempfile.TemporaryDirectory() as runs:
+        cfg = workbench.TrainConfig().replace(
+            model=s.model,
+            dataset=s.dataset,
+            max_train_samples=s.train_samples,
+            max_eval_samples=s.eval_samples,
+            lr=s.lr,
+            epochs=s.epochs,
+            batch_size=s.batch_size,
+            max_length=s.max_length,
+            seed=s.seed,
+            warmup_fraction=s.warmup_fraction,
+            scheduler="linear",
+            weight_decay=s.weight_decay,
+            max_grad_norm=s.max_grad_norm,
+            batching="length-grouped" if grouped else "random",
+            device="cpu",
+            precision="fp32",
+            save_checkpoints=False,
+            runs_dir=runs,
+        )
+        handle = workbench.train(cfg, block=True)
+    if handle.error is not None:
+        raise RuntimeError(f"the engine run failed: {handle.error}") from handle.error
+    for event in handle.history:
+        if event["type"] == "step":
+            rec.step_end(event["time"])
+            rec.loss(event["loss"], event["time"])
+    summary = handle.summary or {}
+    rec.reported_samples_per_s = summary.get("train_samples_per_second")
+    if handle.session is not None:
+        rec.notes["optimizer"] = describe_adamw(handle.session.optimizer)
+
+
+def _fused_adamw(build: Callable[..., Any]) -> Callable[..., Any]:
+    """``build_optimizer`` returning a fused AdamW over the same parameter groups."""
+    import torch
+
+    def build_fused(model: Any, cfg: Any) -> Any:
+        groups = [
+            {"params": g["params"], "weight_decay": g["weight_decay"]}
+            for g in build(model, cfg).param_groups
+        ]
+        return torch.optim.AdamW(groups, lr=cfg.optim.lr, fused=True)
+
+    return build_fused
+
+
+# -- D: a bare PyTorch loop, the floor ---------------------------------------------------------
+@arm("D", "Bare PyTorch loop, length-grouped", "length-grouped")
+def bare_pytorch(s: BenchSettings, rec: StepRecorder, grouped: bool) -> None:
+    """The least a training loop can do: the same batches as arm B, nothing else.
+
+    Uses the engine's sampler (so its batches are B's, step for step) and the engine's
+    schedule function; everything else is plain PyTorch. With the same seed its losses
+    should match B's, which checks the engine's numerics as well as its speed.
+    """
+    import torch
+    import torch.nn.functional as F
+    from transformers import AutoTokenizer
+
+    from workbench.training.batching import GroupedBatchSampler
+    from workbench.training.session import lr_lambda
+
+    data = prepare(s)
+    tokenizer = AutoTokenizer.from_pretrained(s.model)
+    ids = tokenizer(data.train.texts, truncation=True, max_length=s.max_length)["input_ids"]
+    labels = data.train.labels
+    model = load_model(s, data.labels)
+    # The engine re-seeds after loading its model; doing the same gives D the engine's
+    # dropout masks, so its losses can be compared with B's step for step.
+    torch.manual_seed(s.seed)
+    sampler = GroupedBatchSampler([len(x) for x in ids], s.batch_size, s.seed, grouped)
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "LayerNorm" not in n]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "LayerNorm" in n]
+    opt = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": s.weight_decay},
+            {"params": no_decay, "weight_decay": 0},
+        ],
+        lr=s.lr,
+    )
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda("linear", s.warmup_steps, s.steps))
+    pad_id = tokenizer.pad_token_id or 0
+    model.train()
+    for rows in sampler.batches()[: s.steps]:
+        width = max(len(ids[i]) for i in rows)
+        input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)  # (batch, tokens)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, i in enumerate(rows):
+            input_ids[r, : len(ids[i])] = torch.tensor(ids[i])
+            mask[r, : len(ids[i])] = 1
+        rec.batch(input_ids, mask)
+        logits = model(input_ids=input_ids, attention_mask=mask).logits
+        loss = F.cross_entropy(logits, torch.tensor([labels[i] for i in rows]))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        rec.loss(loss.item())
+        rec.step_end()
+    rec.notes["optimizer"] = describe_adamw(opt)
+
+
+# -- one arm-run per process -----------------------------------------------------------------------
+def run_arm(name: str, s: BenchSettings, launched_at: float) -> dict[str, Any]:
+    """Train arm ``name`` once in this process and return its measurements."""
+    import torch
+
+    rec = StepRecorder(launched_at=launched_at)
+    entry = ARMS[name]
+    entry.run(s, rec, **entry.options)
+    result = rec.result(s.steps, s.last_losses)
+    result.update(arm=name, torch_threads=torch.get_num_threads(), wall_s=time.time() - launched_at)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("arm", choices=sorted(ARMS))
+    parser.add_argument("--settings", required=True, help="BenchSettings as JSON")
+    parser.add_argument("--launched-at", type=float, default=None, help="time.time() at launch")
+    args = parser.parse_args(argv)
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+    launched = args.launched_at if args.launched_at is not None else time.time()
+    result = run_arm(args.arm, BenchSettings.from_json(args.settings), launched)
+    sys.stdout.write("BENCH_RESULT " + json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()

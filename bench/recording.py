@@ -1,0 +1,126 @@
+"""What one arm-run measures, recorded the same way whatever does the training.
+
+Every arm feeds a :class:`StepRecorder`: the shape of each batch its collator formed
+(through :class:`RecordingCollator`), and for each optimizer step the wall-clock time at
+which it ended and its loss. :meth:`StepRecorder.result` turns that into the numbers the
+report compares, with one definition for all arms:
+
+* **throughput** counts steps 2..N over the wall-clock time from the end of step 1 to the
+  end of step N. Everything the loop does in between counts — data loading, collation,
+  forward, backward, clipping, optimizer and scheduler, logging and callbacks — so an
+  engine cannot look faster by leaving its own bookkeeping out. Step 1 is left out because
+  it carries one-off costs (first allocation, building the sampler and data iterator),
+  which "time to first loss" reports instead. Nothing evaluates or saves inside the window.
+* **real tokens/s, median step** divides each step's real tokens by that step's own time
+  and takes the median over steps 2..N: a short burst of load from other processes moves
+  it far less than the window figure, and it stays comparable across different batches.
+* **real tokens** are non-pad tokens (attention-mask ones); **padding waste** is the share
+  of computed token positions (batch × padded width) that are padding, over all N steps.
+* **time to first loss** runs from the moment ``run.py`` launched the process (interpreter
+  start, imports, data preparation, tokenization and model loading included) to the moment
+  step 1's loss was known.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class BatchShape:
+    """One collated batch: examples, non-pad tokens, and computed positions (n × width).
+
+    ``fingerprint`` (the sum of the real token ids) tells whether two arms trained on the
+    same batches, whatever order the rows were padded in.
+    """
+
+    examples: int
+    real_tokens: int
+    padded_tokens: int
+    fingerprint: int
+
+
+@dataclass
+class StepRecorder:
+    """Batches formed and steps finished by one arm-run, with wall-clock stamps."""
+
+    launched_at: float  # time.time() when run.py started this process
+    batches: list[BatchShape] = field(default_factory=list)
+    step_ends: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    first_loss_at: float | None = None
+    reported_samples_per_s: float | None = None  # the arm's own number, for comparison
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def batch(self, input_ids: Any, attention_mask: Any) -> None:
+        """Record a collated batch from its (batch, tokens) ids and attention mask."""
+        n, width = attention_mask.shape
+        real, total = int(attention_mask.sum()), int(n * width)
+        self.batches.append(
+            BatchShape(int(n), real, total, int((input_ids * attention_mask).sum()))
+        )
+
+    def step_end(self, at: float | None = None) -> None:
+        self.step_ends.append(time.time() if at is None else at)
+
+    def loss(self, value: float, at: float | None = None) -> None:
+        if self.first_loss_at is None:
+            self.first_loss_at = time.time() if at is None else at
+        self.losses.append(float(value))
+
+    def result(self, steps: int, last: int) -> dict[str, Any]:
+        """The arm-run's numbers; checks that exactly ``steps`` steps were recorded."""
+        if len(self.step_ends) != steps or len(self.losses) != steps:
+            raise RuntimeError(
+                f"expected {steps} steps, recorded {len(self.step_ends)} step ends and "
+                f"{len(self.losses)} losses"
+            )
+        if len(self.batches) < steps:
+            raise RuntimeError(f"expected {steps} batches, the collator saw {len(self.batches)}")
+        trained = self.batches[:steps]  # later collations (look-ahead, evaluation) not trained
+        window = self.step_ends[-1] - self.step_ends[0]
+        timed = trained[1:]
+        real = sum(b.real_tokens for b in trained)
+        padded = sum(b.padded_tokens for b in trained)
+        assert self.first_loss_at is not None
+        seconds = [b - a for a, b in zip(self.step_ends, self.step_ends[1:], strict=False)]
+        per_step = [b.real_tokens / t for b, t in zip(timed, seconds, strict=True) if t > 0]
+        return {
+            "steps": steps,
+            "samples_per_s": sum(b.examples for b in timed) / window if window else None,
+            "tokens_per_s": sum(b.real_tokens for b in timed) / window if window else None,
+            "padding_waste": 1.0 - real / padded if padded else 0.0,
+            "tokens_per_s_median_step": statistics.median(per_step) if per_step else None,
+            "seconds_per_step": window / (steps - 1) if steps > 1 else None,
+            "time_to_first_loss_s": self.first_loss_at - self.launched_at,
+            "final_loss": statistics.fmean(self.losses[-last:]),
+            "losses": self.losses,
+            "step_seconds": seconds,
+            "batch_fingerprints": [b.fingerprint for b in trained],
+            "peak_rss_mb": peak_rss_mb(),
+            "reported_samples_per_s": self.reported_samples_per_s,
+            "notes": self.notes,
+        }
+
+
+class RecordingCollator:
+    """Wraps a collate function returning ``input_ids``/``attention_mask``; records each batch."""
+
+    def __init__(self, collate: Callable[[list[Any]], Any], recorder: StepRecorder) -> None:
+        self.collate = collate
+        self.recorder = recorder
+
+    def __call__(self, examples: list[Any]) -> Any:
+        batch = self.collate(examples)
+        self.recorder.batch(batch["input_ids"], batch["attention_mask"])
+        return batch
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

