@@ -288,12 +288,12 @@ METHOD = """
   (batch × padded width) that are padding, over the N batches each arm actually formed,
   recorded by wrapping each arm's collator.
 - **Self-reported samples/s** is each framework's own figure, shown for comparison only.
-  The Trainer's `train_samples_per_second` divides `max_steps × batch` by the whole of
-  `train()` after its data loader is built (so optimizer creation, step 1 and the final
-  bookkeeping count). The engine's `summary["train_samples_per_second"]` divides the
-  samples by the sum of per-step times that *exclude* its own event emission (the step
-  event, `loss.item()` and the JSONL write), so it reads a little high. The harness's
-  numbers above use neither.
+  The Trainer's `train_samples_per_second` divides `max_steps × batch` by the time from
+  just before its first step (data loader, optimizer and `accelerator.prepare` already
+  built) to the end of training, so step 1 and the end-of-training bookkeeping count.
+  The engine's `summary["train_samples_per_second"]` divides the samples by the sum of
+  per-step times that *exclude* its own event emission (the step event, `loss.item()` and
+  the JSONL write), so it reads a little high. The harness's numbers above use neither.
 - **Time to first loss** runs from the launch of the arm's process (interpreter start,
   imports, data preparation, tokenization, model loading, setup) until step 1's loss is
   known. **Peak RSS** is the process's `ru_maxrss` at exit, which for B includes its

@@ -6,8 +6,12 @@ process, interleaving the arms (A B D A-random B-random, then again) so slow pha
 shared machine hit every arm alike, and repeats the round. It prints a Markdown report
 and writes it to ``docs/benchmarks.md``.
 
-    python bench/run.py                  # the real comparison (about 10-15 min on 2 cores)
+    python bench/run.py                  # the real comparison (~11 min on 2 idle cores)
     python bench/run.py --quick --out /tmp/bench.md   # smoke test: tiny model, 1 repeat
+    python bench/run.py --arms A-random,B-random,B-fused --out /tmp/what-if.md
+
+Other jobs on the machine stretch the run (42 min at a load average of 4-6 on 2 cores)
+and blur absolute numbers; the interleaved, paired ratios hold up better.
 
 This is a benchmark, not a test: it asserts nothing about speed. The report states whether
 the issue's goals were met.
@@ -85,7 +89,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=None, help="rounds (3; --quick: 1)")
     parser.add_argument("--steps", type=int, default=None, help="optimizer steps per arm (20)")
     parser.add_argument(
-        "--arms", default=",".join(DEFAULT_ORDER), help="comma-separated arms, in run order"
+        "--arms",
+        default=",".join(DEFAULT_ORDER),
+        help="comma-separated arms, in run order; what-if arms: B-fused, A-foreach",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write raw results here")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per arm-run")
