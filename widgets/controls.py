@@ -67,6 +67,7 @@ class FieldControl:
             self.widget: w.Widget = w.HBox([self.input, self.auto])
         else:
             self.widget = self.input
+        self.locked = False  # hidden and fixed by a lesson (see lock())
         self._setting = False
         self.set(field.default)
 
@@ -104,6 +105,14 @@ class FieldControl:
                 self.input.value = value
             finally:
                 self._setting = False
+
+    def lock(self) -> None:
+        """Hide and disable the control: a lesson fixed its value (widgets.lesson)."""
+        self.locked = True
+        self.widget.layout.display = "none"
+        self.input.disabled = True
+        if self.auto is not None:
+            self.auto.disabled = True
 
     def observe(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(name)`` whenever the user changes this setting."""

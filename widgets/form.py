@@ -8,6 +8,10 @@ across all panels so every control appears once and ``config()`` sees them all.
 Invalid combinations are explained, not raised: after every change the form rebuilds the
 config and shows a :class:`~workbench.config.ConfigError` message in red in ``error``.
 Only the kernel's main thread (widget callbacks) writes these controls and messages.
+
+With a :class:`~widgets.lesson.Lesson`, the lesson's fixed values are set first and the
+controls it hides are locked (hidden, disabled, never changed by ``set_config``), so
+``config()`` always carries the lesson's values.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import ipywidgets as w
 
 from widgets import html
 from widgets.controls import FieldControl, control_for
+from widgets.lesson import Lesson
 from workbench.config import TrainConfig, all_fields
 from workbench.methods import METHODS
 
@@ -37,9 +42,11 @@ class ConfigForm:
     ----------
     config
         Initial values (default ``TrainConfig()``).
+    lesson
+        Fix some settings and hide their controls (see :mod:`widgets.lesson`).
     """
 
-    def __init__(self, config: TrainConfig | None = None) -> None:
+    def __init__(self, config: TrainConfig | None = None, lesson: Lesson | None = None) -> None:
         self.controls: dict[str, FieldControl] = {}
         for section, field, tp in all_fields():
             if field.name in EXCLUDED:
@@ -50,7 +57,17 @@ class ConfigForm:
         self.error = w.HTML()  # why the current combination is invalid (red), or empty
         self.notice = w.HTML()  # feedback on the last action ("restart needed", ...)
         self._listeners: list[Callable[[str], None]] = []
-        self.set_config(config or TrainConfig())
+        self.lesson = lesson
+        config = config or TrainConfig()
+        self.set_config(lesson.apply(config) if lesson is not None else config)
+        if lesson is not None:
+            for name in lesson.hidden(self.controls):
+                self.controls[name].lock()
+
+    @property
+    def hidden(self) -> list[str]:
+        """Settings whose controls a lesson hid (their values are fixed), in form order."""
+        return [name for name, control in self.controls.items() if control.locked]
 
     # -- reading ---------------------------------------------------------------
     def values(self) -> dict[str, dict[str, Any]]:
@@ -73,16 +90,23 @@ class ConfigForm:
 
     # -- writing -------------------------------------------------------------
     def set_config(self, config: TrainConfig) -> None:
-        """Show ``config`` in the controls (no change callbacks fire)."""
+        """Show ``config`` in the controls (no change callbacks fire); a lesson's hidden
+        controls keep their fixed values."""
         flat = config.flat()
         for name, control in self.controls.items():
-            control.set(flat[name])
+            if not control.locked:
+                control.set(flat[name])
         self._show_method_default()
         self._validate()
 
     def set(self, name: str, value: Any) -> None:
         """Set one setting as a user would (change callbacks fire)."""
         control = self.controls[name]
+        if control.locked:
+            raise ValueError(
+                f"{name} is fixed by this lesson; settings you can change: "
+                + ", ".join(n for n, c in self.controls.items() if not c.locked)
+            )
         if value is None:
             if control.auto is not None:
                 control.auto.value = True

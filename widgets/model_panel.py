@@ -84,7 +84,7 @@ class ModelPanel(w.VBox):
                 self.method_summary,
                 self.form.box("model", list(KNOBS)),
                 self.trainable,
-                self.form.box("model", ["max_length", "trust_remote_code"]),
+                self.form.box("model", ["max_length", "pretrained", "trust_remote_code"]),
             ]
         )
         self._show_method()
@@ -116,7 +116,8 @@ class ModelPanel(w.VBox):
         name = self.form.controls["method"].get()
         wanted = method_settings(name)
         for knob in KNOBS:
-            self.form.controls[knob].widget.layout.display = "" if knob in wanted else "none"
+            shown = knob in wanted and not self.form.controls[knob].locked  # a lesson hid it
+            self.form.controls[knob].widget.layout.display = "" if shown else "none"
         method = METHODS.get(name)
         self.method_summary.value = html.note(method.summary if method else "")
         self.catalog.value = self._catalog_table(name)

@@ -11,10 +11,16 @@ handle or run directory instead, and ``attach=None`` starts blank.
 
 ``wb.report()`` returns a plain PNG + table report of the current run that survives any
 notebook export.
+
+Lesson mode (:mod:`widgets.lesson`): ``Workbench(lesson=Lesson(fixed=..., editable=...,
+tabs=...))`` fixes settings and hides their controls and tabs; ``wb.state()`` is the whole
+workbench (settings, lesson, open tab) as one copyable string, and
+``Workbench.from_state(text)`` restores it.
 """
 
 from __future__ import annotations
 
+import html as _html
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +31,19 @@ from widgets.data_panel import DataPanel
 from widgets.evaluate_panel import EvaluatePanel
 from widgets.form import ConfigForm
 from widgets.hyperparameters_panel import HyperparametersPanel
+from widgets.lesson import (
+    Lesson,
+    StateError,
+    config_from_state,
+    decode_state,
+    encode_state,
+    lesson_from_state,
+)
 from widgets.model_panel import ModelPanel
 from widgets.report import RunReport, report
 from widgets.runs_panel import RunsPanel
 from widgets.train_panel import TrainPanel
-from workbench.config import TrainConfig
+from workbench.config import ConfigError, TrainConfig
 from workbench.training import RunHandle
 
 TITLES = ("Data", "Model", "Hyperparameters", "Train", "Evaluate", "Runs")
@@ -52,6 +66,9 @@ class Workbench(w.VBox):
         Folder the Runs tab lists (default: the config's ``runs_dir``).
     lr_find_steps, max_points
         Steps of the LR range test; loss points kept for drawing.
+    lesson
+        A :class:`~widgets.lesson.Lesson`: settings it fixes are used and hidden, and only
+        its tabs are shown.
     """
 
     def __init__(
@@ -63,8 +80,11 @@ class Workbench(w.VBox):
         runs_dir: str | Path | None = None,
         lr_find_steps: int = 100,
         max_points: int = 2000,
+        lesson: Lesson | None = None,
     ) -> None:
         config = config or TrainConfig()
+        self.lesson = lesson
+        self.titles = _chosen_tabs(lesson)
         if isinstance(attach, str) and attach == "latest":
             attach = registry.latest()
         view, problem = None, ""
@@ -74,7 +94,7 @@ class Workbench(w.VBox):
                 config = view.config or config
             except (ValueError, TypeError, OSError) as err:
                 problem = str(err)
-        self.form = ConfigForm(config)
+        self.form = ConfigForm(config, lesson=lesson)
         self.data_panel = DataPanel(form=self.form, data=data)
         self.model_panel = ModelPanel(form=self.form, num_labels=self._num_labels, count_now=False)
         self.hyperparameters_panel = HyperparametersPanel(
@@ -85,24 +105,24 @@ class Workbench(w.VBox):
         )
         self.evaluate_panel = EvaluatePanel()
         self.runs_panel = RunsPanel(runs_dir or config.run.runs_dir, max_points=max_points)
-        self.tab = w.Tab(
-            children=[
-                self.data_panel,
-                self.model_panel,
-                self.hyperparameters_panel,
-                self.train_panel,
-                self.evaluate_panel,
-                self.runs_panel,
-            ],
-            titles=TITLES,
-        )
+        panels = {
+            "Data": self.data_panel,
+            "Model": self.model_panel,
+            "Hyperparameters": self.hyperparameters_panel,
+            "Train": self.train_panel,
+            "Evaluate": self.evaluate_panel,
+            "Runs": self.runs_panel,
+        }
+        self.tab = w.Tab(children=[panels[t] for t in self.titles], titles=self.titles)
         self.tab.observe(self._on_tab, names="selected_index")
         self.form.on_change(self._on_setting)
         header = w.HTML(html.error(problem) if problem else "")
-        super().__init__([header, self.tab])
+        self.lesson_note = w.HTML(_lesson_html(lesson, self.form.config()) if lesson else "")
+        super().__init__([self.lesson_note, header, self.tab])
         if view is not None:
             self.train_panel.attach(view)
-            self.tab.selected_index = TRAIN_TAB
+            if "Train" in self.titles:
+                self.select("Train")
 
     # -- what notebooks and tests use ------------------------------------------
     def config(self) -> TrainConfig:
@@ -124,6 +144,44 @@ class Workbench(w.VBox):
             return self.train_panel.handle
         return self.train_panel.run_dir
 
+    def select(self, title: str) -> None:
+        """Open the tab called ``title`` (one of the tabs shown)."""
+        if title not in self.titles:
+            raise ValueError(f"no tab {title!r} here; tabs: {', '.join(self.titles)}")
+        self.tab.selected_index = self.titles.index(title)
+
+    def state(self) -> str:
+        """The whole workbench — settings, lesson, open tab — as one copyable string.
+
+        Restore it with :meth:`from_state`. It holds settings, not data: a DataFrame passed
+        as ``data=`` must be passed again. Raises ConfigError while the settings are invalid.
+        """
+        self.form.config()  # an invalid combination cannot be restored: say so now
+        index = self.tab.selected_index
+        return encode_state(
+            {
+                "config": self.form.values(),
+                "lesson": self.lesson.to_dict() if self.lesson is not None else None,
+                "tab": self.titles[index] if index is not None else None,
+            }
+        )
+
+    @classmethod
+    def from_state(cls, text: str, **kwargs: Any) -> Workbench:
+        """A workbench restored from :meth:`state`'s string (``StateError`` when damaged).
+
+        ``kwargs`` go to the constructor (e.g. ``data=``); no run is attached.
+        """
+        payload = decode_state(text)
+        config, lesson = config_from_state(payload), lesson_from_state(payload)
+        try:
+            wb = cls(config, lesson=lesson, attach=None, **kwargs)
+        except ConfigError as err:
+            raise StateError(f"the state string holds a lesson that does not fit: {err}") from None
+        if payload.get("tab") in wb.titles:
+            wb.select(payload["tab"])
+        return wb
+
     def report(self) -> RunReport:
         """A plain PNG + metrics report of the current run (survives notebook export)."""
         run = self.current_run()
@@ -137,15 +195,40 @@ class Workbench(w.VBox):
         return len(labels) if labels else None
 
     def _on_tab(self, change: Any) -> None:
-        if change["new"] == MODEL_TAB and self.model_panel.counts is None:
+        title = self.titles[change["new"]] if change["new"] is not None else None
+        if title == "Model" and self.model_panel.counts is None:
             self.model_panel.refresh_counts()
-        elif change["new"] == EVALUATE_TAB:
+        elif title == "Evaluate":
             run = self.current_run()
             if run is not None:
                 self.evaluate_panel.show(run)
-        elif change["new"] == RUNS_TAB:
+        elif title == "Runs":
             self.runs_panel.refresh()
 
     def _on_setting(self, name: str) -> None:
         if name == "runs_dir":
             self.runs_panel.runs_dir = self.form.controls["runs_dir"].get()
+
+
+def _chosen_tabs(lesson: Lesson | None) -> tuple[str, ...]:
+    """The tab titles to show, in the usual order; ConfigError for an unknown one."""
+    if lesson is None or lesson.tabs is None:
+        return TITLES
+    unknown = [t for t in lesson.tabs if t not in TITLES]
+    if unknown or not lesson.tabs:
+        raise ConfigError(
+            f"lesson tabs must be some of {', '.join(TITLES)}; got {list(lesson.tabs)}"
+        )
+    return tuple(t for t in TITLES if t in lesson.tabs)
+
+
+def _lesson_html(lesson: Lesson, config: TrainConfig) -> str:
+    """Title, goal and the fixed settings of a lesson, escaped."""
+    flat = config.flat()
+    fixed = ", ".join(f"{name} = {html.plain(flat[name])}" for name in lesson.fixed)
+    parts = [
+        f"<h3>{_html.escape(lesson.title)}</h3>" if lesson.title else "",
+        f"<p>{_html.escape(lesson.goal)}</p>" if lesson.goal else "",
+        html.note(f"fixed by this lesson: {fixed}") if fixed else "",
+    ]
+    return "".join(parts)

@@ -187,6 +187,11 @@ class ModelConfig:
     trust_remote_code: bool = setting(
         False, "Run code shipped with the model (only for models you trust)."
     )
+    pretrained: bool = setting(
+        True,
+        "Start from the pretrained weights; off: the same architecture, randomly initialized "
+        "(shows what pretraining is worth).",
+    )
 
     def __post_init__(self) -> None:
         _check(self)

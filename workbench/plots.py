@@ -103,3 +103,124 @@ def confusion_matrix_plot(
             color = "white" if m[i, j] > m.max() / 2 else "black"
             ax.text(j, i, str(m[i, j]), ha="center", va="center", color=color)
     return fig, ax
+
+
+METRIC_NAMES = {
+    "val_loss": "validation loss (cross-entropy)",
+    "val_macro_f1": "validation macro-F1",
+    "val_accuracy": "validation accuracy",
+}
+
+
+def plot_run_comparison(
+    runs: Any,
+    metric: str = "val_macro_f1",
+    x: str = "step",
+    axes: Any = None,
+    title: str = "",
+) -> tuple[Any, Any]:
+    """Several runs overlaid, one colour per run, labelled by the caller's names.
+
+    Left: training loss (smoothed, solid) and validation loss (dashed, dots). Right: the
+    validation ``metric`` at each evaluation. ``runs`` maps a label (``"pretrained"``,
+    ``"lr 1e-3"``) to that run's events. ``x`` is ``"step"`` (optimizer steps) or
+    ``"epoch"`` (passes over the training set — fair when batch sizes differ).
+    """
+    if x not in ("step", "epoch"):
+        raise ValueError(f"x must be 'step' or 'epoch'; got {x!r}")
+    if metric not in METRIC_NAMES:
+        raise ValueError(f"metric must be one of {', '.join(METRIC_NAMES)}; got {metric!r}")
+    if axes is None:
+        fig, axes = new_figure(11.0, 3.8, ncols=2)
+    else:
+        fig = axes[0].figure
+    loss_ax, metric_ax = axes
+    for i, (label, events) in enumerate(dict(runs).items()):
+        color = f"C{i % 10}"
+        steps = [e for e in events if e["type"] == "step" and _finite(e.get("loss"))]
+        evals = [e for e in events if e["type"] == "eval"]
+        if steps:
+            loss_ax.plot(
+                [e[x] for e in steps],
+                smooth([e["loss"] for e in steps]),
+                color=color,
+                lw=2,
+                label=f"{label}: train",
+            )
+        if evals:
+            loss_ax.plot(
+                [e[x] for e in evals],
+                [e["val_loss"] for e in evals],
+                "o--",
+                color=color,
+                ms=4,
+                label=f"{label}: validation",
+            )
+            metric_ax.plot(
+                [e[x] for e in evals],
+                [e[metric] for e in evals],
+                "o-",
+                color=color,
+                ms=4,
+                label=str(label),
+            )
+    xlabel = "optimizer step" if x == "step" else "epoch (passes over the training set)"
+    loss_ax.set(
+        xlabel=xlabel,
+        ylabel="loss (cross-entropy)",
+        title=title or "Loss: training (smoothed, solid) and validation (dashed)",
+    )
+    metric_ax.set(xlabel=xlabel, ylabel=METRIC_NAMES[metric], title=METRIC_NAMES[metric])
+    for ax in (loss_ax, metric_ax):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="best", fontsize=7)
+        ax.grid(alpha=0.3)
+    return fig, axes
+
+
+def plot_tradeoff(
+    rows: list[dict[str, Any]],
+    x: str = "trainable_parameters",
+    y: str = "test_macro_f1",
+    label: str = "run",
+    ax: Any = None,
+    title: str = "",
+) -> tuple[Any, Any]:
+    """One labelled point per row: e.g. trainable parameters (log scale) against held-out
+    macro-F1, to see what each adaptation method buys for what it trains."""
+    if ax is None:
+        fig, ax = new_figure(7.0, 4.0)
+    else:
+        fig = ax.figure
+    points = [r for r in rows if _finite(r.get(x)) and _finite(r.get(y))]
+    for i, row in enumerate(points):
+        ax.scatter([row[x]], [row[y]], color=f"C{i % 10}", s=50, zorder=3)
+        ax.annotate(
+            str(row.get(label, i)),
+            (row[x], row[y]),
+            textcoords="offset points",
+            xytext=(6, 4),
+            fontsize=8,
+        )
+    positive = [r[x] for r in points if r[x] > 0]
+    if positive and max(positive) / min(positive) > 100:
+        ax.set_xscale("log")
+    names = {
+        "trainable_parameters": "trainable parameters (count)",
+        "test_macro_f1": "held-out test macro-F1",
+        "test_accuracy": "held-out test accuracy",
+        "wall_seconds": "wall time (s)",
+        "memory_mb_estimate": "estimated training memory (MiB)",
+        "train_samples_per_second": "training throughput (samples/s)",
+    }
+    ax.set(
+        xlabel=names.get(x, x),
+        ylabel=names.get(y, y),
+        title=title or f"{names.get(y, y)} vs {names.get(x, x)}",
+    )
+    ax.grid(alpha=0.3)
+    return fig, ax
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)

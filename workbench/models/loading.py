@@ -118,8 +118,14 @@ def load_classifier(
     labels: list[str],
     config_overrides: dict[str, Any] | None = None,
     trust_remote_code: bool = False,
+    pretrained: bool = True,
 ) -> Any:
-    """Load ``source`` as a sequence classifier over ``labels`` (fresh head)."""
+    """Load ``source`` as a sequence classifier over ``labels`` (fresh head).
+
+    ``pretrained=False`` builds the same architecture from its config with random weights
+    (drawn from torch's global generator: seed it first), for a "what does pretraining
+    give?" baseline; the weight files are not read.
+    """
 
     if trust_remote_code:
         import warnings
@@ -128,7 +134,7 @@ def load_classifier(
             f"trust_remote_code is on: code shipped with {source.name!r} will run", stacklevel=2
         )
     with quiet_transformers():
-        return _load_classifier(source, labels, config_overrides, trust_remote_code)
+        return _load_classifier(source, labels, config_overrides, trust_remote_code, pretrained)
 
 
 @contextlib.contextmanager
@@ -154,6 +160,7 @@ def _load_classifier(
     labels: list[str],
     config_overrides: dict[str, Any] | None,
     trust_remote_code: bool,
+    pretrained: bool = True,
 ) -> Any:
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
@@ -171,6 +178,10 @@ def _load_classifier(
         )
         for key, value in (config_overrides or {}).items():
             setattr(config, key, value)
+        if not pretrained:
+            return AutoModelForSequenceClassification.from_config(
+                config, trust_remote_code=trust_remote_code
+            )
         safetensors = not source.local or any(
             Path(source.path, f).is_file()
             for f in ("model.safetensors", "model.safetensors.index.json")

@@ -43,11 +43,14 @@ class TextClassification(Task):
             tuple(sorted(overrides.items())),
             cfg.model.trust_remote_code,
             cfg.optim.seed,
+            cfg.model.pretrained,
         )
         model = cached(
             "model",
             key,
-            lambda: load_classifier(source, data.labels, overrides, cfg.model.trust_remote_code),
+            lambda: load_classifier(
+                source, data.labels, overrides, cfg.model.trust_remote_code, cfg.model.pretrained
+            ),
             copy_out=True,
         )
         if (

@@ -1,0 +1,164 @@
+"""Engine support for the teaching notebooks: random initialization, planted shortcuts,
+run variants compared in one table, and labelled overlay plots."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import toy_frame
+
+from workbench import TrainConfig
+from workbench.config import ConfigError
+from workbench.data.shortcut import plant_shortcut
+from workbench.errors import DataError, RunError
+from workbench.experiments import comparison_table, memory_estimate, run_variants
+from workbench.models.loading import ModelSource, load_classifier
+from workbench.plots import plot_run_comparison, plot_tradeoff
+
+LABELS = ["negative", "neutral", "positive"]
+
+
+# ------------------------------------------------------------------- random initialization
+def test_pretrained_false_builds_the_same_architecture_with_fresh_seeded_weights(
+    tiny_bert_dir: str,
+) -> None:
+    source = ModelSource("tiny", tiny_bert_dir, True)
+    pretrained = load_classifier(source, LABELS)
+    torch.manual_seed(3)
+    random_a = load_classifier(source, LABELS, pretrained=False)
+    torch.manual_seed(3)
+    random_b = load_classifier(source, LABELS, pretrained=False)
+    names = [n for n, _ in pretrained.named_parameters()]
+    assert names == [n for n, _ in random_a.named_parameters()]  # same architecture
+    weights = "bert.encoder.layer.0.attention.self.query.weight"
+    p, a, b = (dict(m.named_parameters())[weights] for m in (pretrained, random_a, random_b))
+    assert p.shape == a.shape and not torch.equal(p, a)  # not the saved weights
+    assert torch.equal(a, b)  # but reproducible under a seed
+    assert random_a.config.id2label == dict(enumerate(LABELS))
+
+
+def test_config_cli_and_training_know_pretrained(tiny_config: TrainConfig) -> None:
+    from workbench.cli import build_parser
+
+    cfg = tiny_config.replace(pretrained=False, epochs=1.0)
+    assert TrainConfig.from_dict(cfg.to_dict()).model.pretrained is False
+    args = build_parser().parse_args(["train", "--no-pretrained"])
+    assert args.pretrained is False
+    from workbench import train
+
+    summary = train(cfg, data=toy_frame(10)).wait()
+    assert summary is not None and summary["status"] == "completed"
+
+
+# --------------------------------------------------------------------------- shortcut
+def test_plant_shortcut_marks_only_the_chosen_class() -> None:
+    frame = toy_frame(20)
+    planted = plant_shortcut(frame, token="zxq", label="positive")
+    positive = planted["label"] == "positive"
+    assert planted.loc[positive, "text"].str.endswith(" zxq").all()
+    assert not planted.loc[~positive, "text"].str.contains("zxq").any()
+    assert not frame["text"].str.contains("zxq").any()  # the input is left alone
+    half = plant_shortcut(frame, token="zxq", label="negative", fraction=0.5, seed=1)
+    assert half["text"].str.endswith(" zxq").sum() == 10
+    with pytest.raises(DataError, match="no row is labelled 'happy'.*negative, neutral"):
+        plant_shortcut(frame, token="zxq", label="happy")
+    with pytest.raises(DataError, match="one word"):
+        plant_shortcut(frame, token="two words", label="positive")
+    with pytest.raises(DataError, match=re.escape("fraction must be in (0, 1]")):
+        plant_shortcut(frame, token="zxq", label="positive", fraction=0)
+
+
+# --------------------------------------------------------------------------- variants
+def test_run_variants_trains_each_and_the_table_shows_what_differs(
+    tiny_config: TrainConfig, tmp_path: Path
+) -> None:
+    base = tiny_config.replace(out=None, epochs=1.0, save_checkpoints=False)
+    started: list[str] = []
+    runs = run_variants(
+        base,
+        {"full": {}, "head only": {"method": "head-only"}},
+        data=toy_frame(12),
+        on_start=lambda label, cfg: started.append(f"{label}:{cfg.model.method}"),
+    )
+    assert started == ["full:full", "head only:head-only"]
+    assert list(runs) == ["full", "head only"]
+    assert all(r.status == "completed" for r in runs.values())
+    rows = comparison_table(runs)
+    assert [r["run"] for r in rows] == ["full", "head only"]
+    assert [r["method"] for r in rows] == ["full", "head-only"]  # the setting that differs
+    assert "lr" not in rows[0]  # ... and only those
+    assert rows[1]["trainable_parameters"] < rows[0]["trainable_parameters"]
+    assert all(0 <= r["test_macro_f1"] <= 1 for r in rows)
+    assert memory_estimate(runs["full"]) is None  # a local folder: no catalog shape
+    with pytest.raises(ConfigError, match="lr must be in"):
+        run_variants(base, {"bad": {"lr": 5.0}}, data=toy_frame(12))
+
+
+def test_a_failing_variant_names_itself(tiny_config: TrainConfig) -> None:
+    base = tiny_config.replace(out=None, epochs=1.0, text_column="nope")
+    with pytest.raises(RunError, match="variant 'broken' failed.*nope"):
+        run_variants(base, {"broken": {}}, data=toy_frame(12))
+
+
+# ------------------------------------------------------------------------------ plots
+def _events(losses: list[float], val: list[float], steps_per_epoch: int = 4) -> list[dict]:
+    events: list[dict] = []
+    for i, loss in enumerate(losses, 1):
+        events.append(
+            {"type": "step", "step": i, "epoch": i / steps_per_epoch, "loss": loss, "lr": 1e-3}
+        )
+        if i % steps_per_epoch == 0:
+            v = val[i // steps_per_epoch - 1]
+            events.append(
+                {
+                    "type": "eval",
+                    "step": i,
+                    "epoch": i / steps_per_epoch,
+                    "val_loss": v,
+                    "val_macro_f1": 1 - v / 2,
+                    "val_accuracy": 1 - v / 3,
+                }
+            )
+    return events
+
+
+def test_run_comparison_plot_is_labelled_by_the_callers_names() -> None:
+    runs = {
+        "pretrained": _events([1.1, 0.9, 0.7, 0.6] * 2, [0.8, 0.6]),
+        "random init": _events([1.1, 1.1, 1.0, 1.0] * 2, [1.1, 1.0]),
+    }
+    fig, (loss_ax, metric_ax) = plot_run_comparison(runs, x="epoch")
+    loss_labels = loss_ax.get_legend_handles_labels()[1]
+    assert loss_labels == [
+        "pretrained: train",
+        "pretrained: validation",
+        "random init: train",
+        "random init: validation",
+    ]
+    assert metric_ax.get_legend_handles_labels()[1] == ["pretrained", "random init"]
+    assert loss_ax.get_xlabel().startswith("epoch") and "loss" in loss_ax.get_ylabel()
+    assert metric_ax.get_ylabel() == "validation macro-F1"
+    assert list(metric_ax.lines[0].get_xdata()) == [1.0, 2.0]
+    lines = loss_ax.lines
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()
+    fig.canvas.draw()  # renders on Agg without pyplot
+    with pytest.raises(ValueError, match="metric must be one of"):
+        plot_run_comparison(runs, metric="f1")
+    with pytest.raises(ValueError, match="x must be"):
+        plot_run_comparison(runs, x="time")
+
+
+def test_tradeoff_plot_labels_each_point_and_uses_log_scale_for_wide_ranges() -> None:
+    rows = [
+        {"run": "full", "trainable_parameters": 22_000_000, "test_macro_f1": 0.7},
+        {"run": "lora r=4", "trainable_parameters": 80_000, "test_macro_f1": 0.65},
+        {"run": "failed", "trainable_parameters": 1000, "test_macro_f1": None},
+    ]
+    fig, ax = plot_tradeoff(rows)
+    assert [t.get_text() for t in ax.texts] == ["full", "lora r=4"]
+    assert ax.get_xscale() == "log"
+    assert ax.get_xlabel() == "trainable parameters (count)"
+    assert ax.get_ylabel() == "held-out test macro-F1"
