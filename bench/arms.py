@@ -250,10 +250,10 @@ def _fused_adamw(build: Callable[..., Any]) -> Callable[..., Any]:
     """``build_optimizer`` returning a fused AdamW over the same parameter groups."""
     import torch
 
-    def build_fused(model: Any, cfg: Any) -> Any:
+    def build_fused(model: Any, cfg: Any, *args: Any, **kwargs: Any) -> Any:
         groups = [
             {"params": g["params"], "weight_decay": g["weight_decay"]}
-            for g in build(model, cfg).param_groups
+            for g in build(model, cfg, *args, **kwargs).param_groups
         ]
         return torch.optim.AdamW(groups, lr=cfg.optim.lr, fused=True)
 

@@ -44,6 +44,7 @@ METHODS = ("full", "head-only", "freeze", "bitfit", "lora", "ia3")
 SCHEDULERS = ("linear", "cosine", "constant")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+ATTENTIONS = ("auto", "sdpa", "eager")
 BATCHING = ("length-grouped", "random")
 METRICS = ("val_macro_f1", "val_accuracy", "val_loss")
 
@@ -236,8 +237,21 @@ class OptimConfig:
     device: str = setting("auto", "Where to train.", choices=DEVICES)
     precision: str = setting(
         "auto",
-        "Numeric precision (auto: bf16/fp16 autocast on GPU, fp32 on CPU).",
+        "Numeric precision: auto = bf16 autocast on a CUDA GPU with bf16 (Ampere or newer), "
+        "fp16 with loss scaling on older GPUs, fp32 on CPU; bf16 and fp16 autocast keep "
+        "fp32 master weights.",
         choices=PRECISIONS,
+    )
+    attention: str = setting(
+        "auto",
+        "Attention kernel: auto = the model's default (PyTorch SDPA where the architecture "
+        "supports it, else eager); sdpa; eager (plain matmuls).",
+        choices=ATTENTIONS,
+    )
+    compile: bool = setting(
+        False,
+        "Compile the model with torch.compile (dynamic shapes, as batch widths vary). The "
+        "first steps are slow while it compiles; pays off on a GPU over long runs.",
     )
 
     def __post_init__(self) -> None:

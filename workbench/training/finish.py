@@ -12,6 +12,7 @@ from workbench.models.loading import quiet_transformers
 from workbench.training.checkpoint import load_trainable
 from workbench.training.evaluation import evaluate
 from workbench.training.events import EventLog
+from workbench.training.memory import peak_gpu_memory_mb
 from workbench.training.rundir import write_json
 from workbench.training.session import Session
 
@@ -48,6 +49,7 @@ def base_summary(s: Session | None, status: str, wall: float) -> dict[str, Any]:
             model=s.config.model.model,
             method=s.config.model.method,
             lr=p.peak_lr or s.config.optim.lr,  # the live value if it was changed mid-run
+            peak_gpu_memory_mb=peak_gpu_memory_mb(s.accelerator.device),  # None off CUDA
         )
     return summary
 

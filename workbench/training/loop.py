@@ -14,7 +14,7 @@ import torch
 
 from workbench.training.control import Control
 from workbench.training.events import EventLog
-from workbench.training.memory import memory_in_use
+from workbench.training.memory import step_memory
 from workbench.training.session import Session
 
 
@@ -104,7 +104,7 @@ def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:
                 lr=sched.get_last_lr()[0],
                 grad_norm=float(grad_norm or 0),
                 samples_per_s=n * cfg.optim.grad_accum / max(elapsed, 1e-9),
-                memory_mb=memory_in_use(acc.device)["mb"],
+                **step_memory(acc.device),  # memory_mb; peak_memory_mb on CUDA
             )
             due = (eval_every and p.step % eval_every == 0) or control.take_evaluate()
             if due and not hooks.on_evaluate(s):

@@ -83,14 +83,7 @@ def make_accelerator(cfg: TrainConfig) -> Any:
         raise ConfigError(
             "device mps was requested but Apple MPS is not available; use auto or cpu"
         )
-    on_gpu = device in ("auto", "cuda") and torch.cuda.is_available()
-    if precision == "auto":
-        bf16 = on_gpu and torch.cuda.is_bf16_supported()
-        mixed = "bf16" if bf16 else ("fp16" if on_gpu else "no")
-    else:
-        mixed = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[precision]
-    if mixed == "fp16" and not on_gpu:
-        raise ConfigError("precision fp16 needs a CUDA GPU; use fp32 or bf16 on CPU")
+    mixed = resolve_precision(device, precision)
     # One Accelerator per run: forget the precision a previous run in this process chose.
     AcceleratorState._reset_state(reset_partial_state=False)
     return Accelerator(
@@ -101,8 +94,64 @@ def make_accelerator(cfg: TrainConfig) -> Any:
     )
 
 
-def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with decoupled weight decay on weight matrices only (not biases/LayerNorm)."""
+def resolve_precision(device: str, precision: str) -> str:
+    """Accelerate's ``mixed_precision`` (``no``, ``bf16``, ``fp16``) for the two settings.
+
+    ``auto`` picks bf16 autocast on a CUDA GPU with native bf16 (compute capability ≥ 8:
+    same exponent range as fp32, so no loss scaling), fp16 autocast on older GPUs
+    (Accelerate adds the gradient scaler), and fp32 on CPU and MPS: a CPU without bf16
+    instructions runs bf16 matmuls slower than fp32. Autocast keeps fp32 master weights
+    and optimizer state either way.
+    """
+    on_gpu = device in ("auto", "cuda") and torch.cuda.is_available()
+    if precision == "auto":
+        if not on_gpu:
+            return "no"
+        return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
+    mixed = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[precision]
+    if mixed == "fp16" and not on_gpu:
+        raise ConfigError("precision fp16 needs a CUDA GPU; use fp32 or bf16 on CPU")
+    return mixed
+
+
+def apply_attention(model: torch.nn.Module, attention: str) -> str:
+    """Switch the model to the ``attention`` kernel (``auto`` keeps transformers' choice).
+
+    Returns the implementation in use (``sdpa``, ``eager``, ...). SDPA dispatches to
+    FlashAttention / memory-efficient kernels on CUDA and a fused kernel on CPU.
+    """
+    get_base = getattr(model, "get_base_model", None)  # peft wraps the transformers model
+    base: Any = get_base() if callable(get_base) else model
+    if attention != "auto":
+        try:
+            base.set_attn_implementation(attention)
+        except (ValueError, ImportError, AttributeError) as err:
+            raise ConfigError(
+                f"attention {attention} is not available for {type(base).__name__} ({err}); "
+                "use auto or eager"
+            ) from None
+    config = getattr(base, "config", None)
+    return str(getattr(config, "_attn_implementation", None) or "unknown")
+
+
+def fused_adamw(device: torch.device | str | None) -> bool | None:
+    """True where the fused AdamW measured faster: one kernel over all parameters instead
+    of a handful per tensor (on CUDA, hundreds of launches fewer per step). None leaves
+    the choice to torch (foreach on CUDA, the single-tensor loop on CPU)."""
+    return True if str(device or "cpu").split(":")[0] in FUSED_ADAMW_DEVICES else None
+
+
+FUSED_ADAMW_DEVICES = ("cuda",)
+
+
+def build_optimizer(
+    model: torch.nn.Module, cfg: TrainConfig, device: torch.device | str | None = None
+) -> torch.optim.AdamW:
+    """AdamW with decoupled weight decay on weight matrices only (not biases/LayerNorm).
+
+    ``device`` is where the parameters will live once Accelerate has placed them (they
+    may still be on the CPU here); it picks the implementation (:func:`fused_adamw`).
+    """
     decay: list[torch.nn.Parameter] = []
     no_decay: list[torch.nn.Parameter] = []
     for name, p in model.named_parameters():
@@ -114,8 +163,7 @@ def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Ada
         {"params": no_decay, "weight_decay": 0.0},
     ]
     assert cfg.optim.lr is not None
-    fused = torch.cuda.is_available() and all(p.is_cuda for p in decay + no_decay)
-    return torch.optim.AdamW(groups, lr=cfg.optim.lr, fused=fused or None)
+    return torch.optim.AdamW(groups, lr=cfg.optim.lr, fused=fused_adamw(device))
 
 
 def lr_lambda(scheduler: str, warmup: int, total: int) -> Any:
@@ -149,6 +197,14 @@ def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Sess
     torch.manual_seed(cfg.optim.seed)  # the new head's initialization
     regularizers = build_regularizers(cfg)
     model, tokenizer = task.load_model(cfg, data, regularizers)
+    attention = apply_attention(model, cfg.optim.attention)
+    if cfg.optim.compile:
+        # In place: parameter names, checkpoints and export stay as they are. dynamic=True:
+        # length-grouped batches come in many widths; one graph with a symbolic width
+        # instead of a recompilation for each new width.
+        model.compile(dynamic=True)
+    if accelerator.device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(accelerator.device)  # this run's peak, not the kernel's
     # Re-seed: a cache hit skips the head's random init, and training must not depend on it.
     torch.manual_seed(cfg.optim.seed)
     trainable, total = count_parameters(model)
@@ -180,7 +236,7 @@ def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Sess
         )
         for s in ("val", "test")
     ]
-    optimizer = build_optimizer(model, cfg)
+    optimizer = build_optimizer(model, cfg, accelerator.device)
     model, optimizer, train_loader, val_loader, test_loader = accelerator.prepare(
         model, optimizer, train_loader, *eval_loaders
     )
@@ -205,6 +261,8 @@ def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Sess
         test_size=len(data.test),
         device=str(accelerator.device),
         mixed_precision=accelerator.mixed_precision,
+        attention=attention,
+        compiled=cfg.optim.compile,
         num_processes=accelerator.num_processes,
         cleaning=data.cleaning,
         padding_waste=padding_waste(sampler.batches(), encoded["train"].lengths),
