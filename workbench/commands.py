@@ -158,6 +158,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     preds = run.predict(data.test.texts)
     labels = run.summary.get("labels") or data.labels
     if list(labels) != list(data.labels):
+        unseen = [name for name in data.labels if name not in labels]
+        if unseen:
+            raise UserError(
+                f"the test data of {run.path} has labels the model never trained on: "
+                f"{', '.join(map(repr, unseen))}; it knows {', '.join(map(repr, labels))}. "
+                "Evaluate on data with those labels only, or train a new run on this data"
+            )
         raise UserError(f"the run's labels {labels} differ from its data's {data.labels}")
     probs = torch.tensor([[p["probs"][name] for name in labels] for p in preds])
     metrics = classification_metrics(
@@ -187,7 +194,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
         path = Path(args.file)
         if not path.is_file():
             raise UserError(f"file not found: {path}")
-        texts += [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as err:
+            raise UserError(
+                f"--file {path} is not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset "
+                f"{err.start}); save it as UTF-8, one text per line"
+            ) from None
+        texts += [line for line in lines if line.strip()]
     if not texts:
         raise UserError("nothing to predict: give --text TEXT (repeatable) or --file FILE")
     preds = load_run(args.run).predict(texts)

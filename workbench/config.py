@@ -219,6 +219,14 @@ class OptimConfig:
     grad_accum: int = setting(
         1, "Micro-batches accumulated per optimizer step.", min=1, max=256, step=1
     )
+    oom_retries: int = setting(
+        0,
+        "On out of memory, start again up to this many times, each with half the batch size "
+        "and twice grad_accum (same effective batch); 0: fail with advice instead.",
+        min=0,
+        max=6,
+        step=1,
+    )
     warmup_fraction: float = setting(
         0.06, "Share of steps spent warming the learning rate up.", min=0.0, max=0.5, step=0.01
     )
@@ -406,7 +414,9 @@ class TrainConfig:
         for key, value in flat.items():
             section = section_of(key)
             merged[section][key] = value
-        return TrainConfig.from_dict(merged)
+        out = TrainConfig.from_dict(merged)
+        _check_method_knobs(out.model.method, flat)
+        return out
 
     def flat(self) -> dict[str, Any]:
         return {k: v for section in self.to_dict().values() for k, v in section.items()}
@@ -418,6 +428,22 @@ class TrainConfig:
         if self.optim.lr is None:
             return self.replace(lr=get_method(self.model.method).default_lr)
         return self
+
+
+def _check_method_knobs(method: str, given: typing.Iterable[str]) -> None:
+    """Refuse a knob of another adaptation method set together with ``method`` (``lora_r``
+    with a full fine-tune): the run would silently ignore it."""
+    from workbench.methods import METHODS as REGISTRY
+
+    own = set(REGISTRY[method].settings) if method in REGISTRY else set()
+    for name in given:
+        users = [m for m, impl in REGISTRY.items() if name in impl.settings]
+        if users and name not in own:
+            raise ConfigError(
+                f"{name} applies only to method {' or '.join(users)}, but method is "
+                f"{method!r}, which would ignore it; set method to {users[0]} or leave "
+                f"{name} out"
+            )
 
 
 def section_of(name: str) -> str:

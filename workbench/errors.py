@@ -25,4 +25,13 @@ class RunError(UserError):
     """A run directory is missing, incomplete, or not a run directory."""
 
 
+class StorageError(UserError):
+    """A file of the run could not be written (disk full, no permission); what was written
+    before stays as it was, so the run can be resumed once the disk is fixed."""
+
+
+class OutOfMemory(UserError):
+    """Training ran out of (GPU) memory; the message says which settings need less."""
+
+
 USER_ERRORS: tuple[type[Exception], ...] = (UserError, ConfigError)

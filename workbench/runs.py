@@ -90,6 +90,8 @@ class Run:
 def load_run(path: str | Path) -> Run:
     """Read a run directory; :class:`RunError` when it is not one."""
     p = Path(path)
+    if p.is_file():
+        raise RunError(f"{p} is a file, not a run directory (give the folder of a run)")
     if not p.is_dir():
         raise RunError(f"run directory not found: {p}")
     if not (p / "config.yaml").is_file():

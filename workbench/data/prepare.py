@@ -43,6 +43,7 @@ def prepare_data(cfg: DataConfig, seed: int, source: Any = None) -> PreparedData
     """
     raw, description = read_source(cfg.dataset if source is None else source)
     columns = detect_columns(raw, cfg.text_column, cfg.label_column)
+    _check_text_column(raw[columns.text], columns.text, description)
     if cfg.min_confidence > 0 and columns.confidence is None:
         raise DataError(
             f"min_confidence={cfg.min_confidence} needs a confidence column (numbers in [0, 1] "
@@ -88,6 +89,18 @@ def prepare_data(cfg: DataConfig, seed: int, source: Any = None) -> PreparedData
         balance=balance,
         source=description,
     )
+
+
+def _check_text_column(column: pd.Series, name: str, description: str) -> None:
+    """A text column that holds only numbers (or true/false) is almost surely the wrong column:
+    training on "3.5" and "12" as texts runs without complaint and learns nothing useful."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        example = column.dropna().head(1).tolist()
+        shown = f" (e.g. {example[0]!r})" if example else ""
+        raise DataError(
+            f"text column {name!r} of {description} holds only numbers{shown}, not texts; "
+            "pass text_column to pick the column with the texts"
+        )
 
 
 def _text_values(column: pd.Series) -> pd.Series:

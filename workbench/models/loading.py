@@ -186,8 +186,15 @@ def _load_classifier(
             Path(source.path, f).is_file()
             for f in ("model.safetensors", "model.safetensors.index.json")
         )
+        # ignore_mismatched_sizes: a classifier fine-tuned on another number of classes gets
+        # a fresh head instead of a size error; weights_only: a pickled .bin never runs code.
         return AutoModelForSequenceClassification.from_pretrained(
-            source.path, config=config, use_safetensors=safetensors or None, **kwargs
+            source.path,
+            config=config,
+            use_safetensors=safetensors or None,
+            ignore_mismatched_sizes=True,
+            weights_only=True,
+            **kwargs,
         )
     except (OSError, ValueError, KeyError) as err:
         raise ModelError(f"cannot load {source.name!r} as a text classifier: {err}") from None

@@ -34,9 +34,23 @@ class Encoded(Dataset[dict[str, Any]]):
         return [len(ids) for ids in self.input_ids]
 
 
+#: Characters kept per token of ``max_length`` before tokenizing. A word piece spans at most
+#: ~100 characters (longer words become one unknown token), so this never changes the
+#: truncated ids of real text, while a 10 MB single text no longer takes half a minute and
+#: gigabytes to tokenize only to be cut to ``max_length`` tokens.
+CHARS_PER_TOKEN = 200
+
+
+def clip_text(text: str, max_length: int) -> str:
+    """``text`` cut to what tokenizing with ``truncation=True, max_length`` can still use."""
+    limit = max_length * CHARS_PER_TOKEN
+    return text if len(text) <= limit else text[:limit]
+
+
 def encode(tokenizer: Any, texts: Sequence[str], labels: Sequence[int], max_length: int) -> Encoded:
     """Tokenize all texts at once (fast tokenizers batch in Rust), truncating to ``max_length``."""
-    ids = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    clipped = [clip_text(t, max_length) for t in texts]
+    ids = tokenizer(clipped, truncation=True, max_length=max_length)["input_ids"]
     return Encoded(list(ids), list(labels))
 
 

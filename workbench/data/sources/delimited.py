@@ -39,13 +39,15 @@ class DelimitedFile(FileSource):
                 "rename them so each column has its own name"
             )
         try:
-            return pd.read_csv(
+            frame = pd.read_csv(
                 io.StringIO(text), sep=delimiter, keep_default_na=False, na_values=[""]
             )
         except pd.errors.ParserError as err:
             raise DataError(f"data file {path} is not well-formed: {_explain(err)}") from None
         except pd.errors.EmptyDataError:
             raise DataError(f"data file {path} has no header row") from None
+        _check_delimiter(path, header, delimiter)
+        return frame
 
 
 def sniff_delimiter(text: str, extension: str) -> str:
@@ -58,6 +60,22 @@ def sniff_delimiter(text: str, extension: str) -> str:
     if counts[best] == 0:
         return "," if extension == ".csv" else "\t"
     return best
+
+
+def _check_delimiter(path: Path, header: list[str], delimiter: str) -> None:
+    """One column whose name holds another delimiter: the file is split by something else
+    (a ``.tsv`` that is really semicolon-separated); say so instead of guessing columns."""
+    if len(header) != 1:
+        return
+    others = [d for d in DELIMITERS if d != delimiter and d in header[0]]
+    if others:
+        shown = {"\t": "tab"}.get(others[0], repr(others[0]))
+        expected = {"\t": "tab"}.get(delimiter, repr(delimiter))
+        raise DataError(
+            f"data file {path} reads as one column {header[0]!r}: it looks separated by "
+            f"{shown}, but it was read as {expected}-separated (.tsv files are always "
+            "tab-separated); save it with the right delimiter or rename it to .csv"
+        )
 
 
 def _explain(err: pd.errors.ParserError) -> str:
