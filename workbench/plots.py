@@ -40,8 +40,9 @@ def curve_data(events: list[dict[str, Any]]) -> dict[str, list[float]]:
         "lr": [e["lr"] for e in steps],
         "eval_step": [e["step"] for e in evals],
         "val_loss": [e["val_loss"] for e in evals],
-        "val_macro_f1": [e["val_macro_f1"] for e in evals],
-        "val_accuracy": [e["val_accuracy"] for e in evals],
+        # NaN where a task does not measure it (a causal LM has no macro-F1): not drawn
+        "val_macro_f1": [e.get("val_macro_f1", float("nan")) for e in evals],
+        "val_accuracy": [e.get("val_accuracy", float("nan")) for e in evals],
         "lr_change": [e["step"] for e in events if e["type"] == "lr_change"],
     }
 
