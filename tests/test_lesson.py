@@ -73,7 +73,7 @@ def test_fixed_values_win_over_the_config_and_stay_hidden_when_the_method_change
     # Attaching another run's settings does not undo the lesson.
     form.set_config(TrainConfig().replace(lora_r=16, weight_decay=0.2, method="lora"))
     assert wb.config().model.lora_r == 4 and wb.config().regularization.weight_decay == 0.0
-    assert wb.titles == ("Data", "Model", "Hyperparameters", "Train", "Evaluate", "Runs")
+    assert wb.titles == ("Data", "Model", "Hyperparameters", "Train", "Evaluate", "Explain", "Runs")
 
 
 def test_bad_lessons_are_explained() -> None:

@@ -503,8 +503,10 @@ def test_evaluate_panel_escapes_texts_and_labels_and_lists_mistakes(tmp_path: Pa
     labels = [SCRIPT, "neutral", "positive"]
     run = write_run(tmp_path, "run-x", 1e-3, labels=labels, text=f"bad {SCRIPT}")
     panel = EvaluatePanel(run)
-    shown = panel.per_class.value + panel.misclassified.value + panel.metrics.value
-    assert "<script>" not in shown and "&lt;script&gt;" in panel.misclassified.value
+    rows = "".join(box.children[1].value for box in panel.mistakes.children)
+    shown = panel.per_class.value + panel.misclassified.value + panel.metrics.value + rows
+    assert "<script>" not in shown and "&lt;script&gt;" in rows
+    assert [b.description for b in panel.explain_buttons] == ["Explain", "Explain"]
     assert [r["confidence"] for r in panel.rows] == [0.9, 0.6]  # mistakes, most confident first
     assert is_png(panel.confusion.value)
 
@@ -522,7 +524,8 @@ def test_interrupted_and_missing_runs_are_explained(tmp_path: Path) -> None:
 def test_workbench_attached_to_a_run_directory_shows_it(tmp_path: Path) -> None:
     run = write_run(tmp_path, "run-a", 3e-4)
     wb = Workbench(attach=run)
-    assert wb.tab.titles == ("Data", "Model", "Hyperparameters", "Train", "Evaluate", "Runs")
+    titles = ("Data", "Model", "Hyperparameters", "Train", "Evaluate", "Explain", "Runs")
+    assert wb.tab.titles == titles
     assert wb.config().optim.lr == 3e-4
     assert wb.train_panel.status_label.value == "completed"
     assert wb.train_panel.curves.curve_points() == 40

@@ -6,13 +6,14 @@
 Every tab is also a panel of its own: :class:`DataPanel`, :class:`ModelPanel`,
 :class:`HyperparametersPanel` (with :class:`LRFinderPanel`), :class:`TrainPanel`,
 :class:`LossCurvesPanel` (any run handle or run directory, live or finished),
-:class:`EvaluatePanel` and :class:`RunsPanel`. :func:`report` makes a plain PNG + table
-report of a run that survives notebook export.
+:class:`EvaluatePanel`, :class:`AttributionView` (the Explain tab) and :class:`RunsPanel`.
+:func:`report` makes a plain PNG + table report of a run that survives notebook export.
 
 Training never blocks the kernel: the engine trains in a worker thread and one pump per
 live view carries events to the widgets at ≤ 4 Hz (see :mod:`widgets.pump`).
 """
 
+from widgets.attribution_view import AttributionView
 from widgets.controls import FieldControl, control_for
 from widgets.curves_panel import LossCurvesPanel
 from widgets.data_panel import DataPanel
@@ -28,6 +29,7 @@ from widgets.train_panel import TrainPanel
 from widgets.workbench import Workbench
 
 __all__ = [
+    "AttributionView",
     "EXCLUDED",
     "ConfigForm",
     "DataPanel",

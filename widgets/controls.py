@@ -14,6 +14,7 @@ field                              widget
                                    range has more than ``MAX_SLIDER_POSITIONS``
 ``str | None``                     ``Combobox`` (a Text that accepts empty)
 ``str``                            ``Text``
+``tuple[str, ...]``                ``Textarea``, one text per line
 other ``X | None``                 the control plus a checkbox ("auto",
                                    "model default", …) that means None
 =================================  ==========================================
@@ -79,6 +80,8 @@ class FieldControl:
         value = self.input.value
         if isinstance(self.input, w.Combobox):
             return value.strip() or None
+        if isinstance(self.input, w.Textarea):
+            return tuple(line.strip() for line in value.splitlines() if line.strip())
         return value
 
     def set(self, value: Any) -> None:
@@ -87,6 +90,8 @@ class FieldControl:
         try:
             if isinstance(self.input, w.Combobox):
                 self.input.value = "" if value is None else str(value)
+            elif isinstance(self.input, w.Textarea):
+                self.input.value = "\n".join(str(v) for v in value or ())
             elif value is None:
                 if self.auto is not None:
                     self.auto.value = True
@@ -183,6 +188,14 @@ def _input_widget(field: dataclasses.Field[Any], tp: Any, optional: bool) -> w.W
             return w.BoundedIntText(value=start, min=lo, max=hi, step=step, **common)
         return w.IntSlider(
             value=start, min=lo, max=hi, step=step, continuous_update=False, **common
+        )
+    if typing.get_origin(tp) is tuple:  # a list of texts, one per line
+        return w.Textarea(
+            value="\n".join(field.default or ()),  # type: ignore[arg-type]  # a tuple default
+            rows=3,
+            placeholder="one text per line",
+            continuous_update=False,
+            **common,
         )
     if tp is int:
         return w.IntText(value=start, **common)

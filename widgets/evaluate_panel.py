@@ -5,6 +5,10 @@ per-class table and the confusion matrix from ``summary.json``, and the misclass
 examples — most confidently wrong first — from ``test_predictions.jsonl``. Texts and
 labels are untrusted and escaped. A failed run shows its error; a stopped run says it
 was stopped before testing.
+
+Each misclassified row has an **Explain** button. In the Workbench it opens that text in the
+Explain tab (``on_explain``); a panel on its own opens an
+:class:`~widgets.attribution_view.AttributionView` below the rows.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import heapq
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,27 +50,41 @@ class EvaluatePanel(w.VBox):
         A RunHandle, run directory or ``workbench.runs.Run`` to show at once.
     max_examples
         Misclassified examples listed (the most confident mistakes).
+    on_explain
+        Called with ``(row, run)`` when a row's **Explain** button is clicked (the
+        Workbench opens its Explain tab); default: an AttributionView opens in this panel.
     """
 
-    def __init__(self, run: Any = None, *, max_examples: int = 50) -> None:
+    def __init__(
+        self,
+        run: Any = None,
+        *,
+        max_examples: int = 50,
+        on_explain: Callable[[dict[str, Any], Any], None] | None = None,
+    ) -> None:
         self.max_examples = max_examples
+        self.on_explain = on_explain
+        self.source: Any = None  # the run shown (handed to the Explain view)
         self.summary: dict[str, Any] = {}
         self.rows: list[dict[str, Any]] = []  # the misclassified examples shown
+        self.explain_buttons: list[w.Button] = []  # one per row, same order
+        self.explain_view: Any = None  # the AttributionView a standalone panel opens
         self.message = w.HTML(html.note("no run shown yet: finish a run or call show(run)"))
         self.metrics = w.HTML()
         self.per_class = w.HTML()
         self.confusion = w.Image(format="png", layout=w.Layout(max_width="420px"))
-        self.misclassified = w.HTML()
+        self.misclassified = w.HTML()  # the column header, or "none"
+        self.mistakes = w.VBox()  # one row per mistake: Explain button + escaped cells
         self._lock = threading.Lock()  # show() may come from a click or a notebook cell
-        super().__init__(
-            [
-                self.message,
-                self.metrics,
-                w.HBox([self.per_class, self.confusion]),
-                w.HTML("<b>Misclassified test examples</b> (most confident first)"),
-                self.misclassified,
-            ]
-        )
+        self._parts: list[w.Widget] = [
+            self.message,
+            self.metrics,
+            w.HBox([self.per_class, self.confusion]),
+            w.HTML("<b>Misclassified test examples</b> (most confident first)"),
+            self.misclassified,
+            self.mistakes,
+        ]
+        super().__init__(self._parts)
         if run is not None:
             self.show(run)
 
@@ -75,6 +94,7 @@ class EvaluatePanel(w.VBox):
             self._show(source)
 
     def _show(self, source: Any) -> None:
+        self.source = source
         try:
             view = resolve(source)
         except (ValueError, TypeError, OSError) as err:
@@ -108,21 +128,59 @@ class EvaluatePanel(w.VBox):
             self.confusion.value = png(fig)
         path = view.run_dir / "test_predictions.jsonl" if view.run_dir else None
         self.rows = most_confident_mistakes(path, self.max_examples) if path else []
-        self.misclassified.value = (
-            html.table(
-                [{**r, "confidence": f"{r['confidence']:.1%}"} for r in self.rows],
-                ["text", "label", "predicted", "confidence"],
-            )
-            if self.rows
-            else html.note("none")
-        )
+        self._show_mistakes()
+
+    def _show_mistakes(self) -> None:
+        """One row per mistake: an **Explain** button, then text, label, prediction."""
+        self.explain_buttons = []
+        rows = []
+        for row in self.rows:
+            button = w.Button(description="Explain", layout=w.Layout(width="80px"))
+            button.on_click(lambda _, r=row: self.explain(r))
+            self.explain_buttons.append(button)
+            rows.append(w.HBox([button, w.HTML(_row_html(row))]))
+        self.misclassified.value = _row_html(None) if self.rows else html.note("none")
+        self.mistakes.children = rows
+
+    def explain(self, row: dict[str, Any]) -> None:
+        """Open ``row`` (a misclassified example) in the Explain view."""
+        if self.on_explain is not None:
+            self.on_explain(row, self.source)
+            return
+        if self.explain_view is None:
+            from widgets.attribution_view import AttributionView
+
+            self.explain_view = AttributionView(self.source)
+            self.set_trait("children", (*self._parts, self.explain_view))
+        self.explain_view.open_example(str(row.get("text", "")), run=self.source)
 
     def _clear(self, message: str) -> None:
         self.rows = []
         self.message.value = message
         for widget in (self.metrics, self.per_class, self.misclassified):
             widget.value = ""
+        self.mistakes.children = ()
+        self.explain_buttons = []
         self.confusion.value = b""
+
+
+CELL = "display:inline-block;vertical-align:top;padding:0 4px"
+
+
+def _row_html(row: dict[str, Any] | None) -> str:
+    """Cells of one mistake (escaped), or the header when ``row`` is None."""
+    widths = (("text", "28em"), ("label", "8em"), ("predicted", "8em"), ("confidence", "6em"))
+    cells = []
+    for key, width in widths:
+        if row is None:
+            value = f"<b>{html.cell(key)}</b>"
+        elif key == "confidence":
+            value = html.cell(f"{float(row.get(key) or 0.0):.1%}")
+        else:
+            value = html.cell(row.get(key))
+        cells.append(f"<span style='{CELL};width:{width}'>{value}</span>")
+    indent = "<span style='display:inline-block;width:84px'></span>" if row is None else ""
+    return f"<div style='font-size:12px'>{indent}{''.join(cells)}</div>"
 
 
 def most_confident_mistakes(path: Path, n: int) -> list[dict[str, Any]]:

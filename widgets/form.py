@@ -115,6 +115,8 @@ class ConfigForm:
             return
         if control.auto is not None:
             control.auto.value = False
+        if isinstance(control.input, w.Textarea) and not isinstance(value, str):
+            value = "\n".join(value)  # a list of texts: one per line
         control.input.value = value
 
     def say(self, message: str, is_error: bool = False) -> None:

@@ -1,7 +1,7 @@
 """Workbench: the whole fine-tuning flow in one notebook cell.
 
 >>> from widgets import Workbench
->>> wb = Workbench()          # Data · Model · Hyperparameters · Train · Evaluate · Runs
+>>> wb = Workbench()  # Data · Model · Hyperparameters · Train · Evaluate · Explain · Runs
 >>> wb                        # (last expression of the cell: displays it)
 
 All panels share one :class:`~widgets.form.ConfigForm`, so every setting has exactly one
@@ -27,6 +27,7 @@ from typing import Any
 import ipywidgets as w
 
 from widgets import html, registry
+from widgets.attribution_view import AttributionView
 from widgets.data_panel import DataPanel
 from widgets.evaluate_panel import EvaluatePanel
 from widgets.form import ConfigForm
@@ -46,8 +47,8 @@ from widgets.train_panel import TrainPanel
 from workbench.config import ConfigError, TrainConfig
 from workbench.training import RunHandle
 
-TITLES = ("Data", "Model", "Hyperparameters", "Train", "Evaluate", "Runs")
-MODEL_TAB, TRAIN_TAB, EVALUATE_TAB, RUNS_TAB = 1, 3, 4, 5
+TITLES = ("Data", "Model", "Hyperparameters", "Train", "Evaluate", "Explain", "Runs")
+MODEL_TAB, TRAIN_TAB, EVALUATE_TAB, EXPLAIN_TAB, RUNS_TAB = 1, 3, 4, 5, 6
 
 
 class Workbench(w.VBox):
@@ -103,7 +104,8 @@ class Workbench(w.VBox):
         self.train_panel = TrainPanel(
             form=self.form, data=self.data_panel.source, max_points=max_points
         )
-        self.evaluate_panel = EvaluatePanel()
+        self.evaluate_panel = EvaluatePanel(on_explain=self._open_in_explain)
+        self.explain_view = AttributionView()
         self.runs_panel = RunsPanel(runs_dir or config.run.runs_dir, max_points=max_points)
         panels = {
             "Data": self.data_panel,
@@ -111,6 +113,7 @@ class Workbench(w.VBox):
             "Hyperparameters": self.hyperparameters_panel,
             "Train": self.train_panel,
             "Evaluate": self.evaluate_panel,
+            "Explain": self.explain_view,
             "Runs": self.runs_panel,
         }
         self.tab = w.Tab(children=[panels[t] for t in self.titles], titles=self.titles)
@@ -202,8 +205,19 @@ class Workbench(w.VBox):
             run = self.current_run()
             if run is not None:
                 self.evaluate_panel.show(run)
+        elif title == "Explain":
+            run = self.current_run()
+            stale = run is not self.explain_view.source or not self.explain_view.choices.loaders
+            if run is not None and stale:  # another run, or one that was still training
+                self.explain_view.show(run)
         elif title == "Runs":
             self.runs_panel.refresh()
+
+    def _open_in_explain(self, row: dict[str, Any], run: Any) -> None:
+        """An **Explain** click in Evaluate: that example, explained in the Explain tab."""
+        self.explain_view.open_example(str(row.get("text", "")), run=run)
+        if "Explain" in self.titles:
+            self.select("Explain")
 
     def _on_setting(self, name: str) -> None:
         if name == "runs_dir":

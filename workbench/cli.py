@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,15 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                 default=argparse.SUPPRESS,
                 help=help_text,
             )
+        elif typing.get_origin(kind) is tuple:  # a list of texts: the flag repeats
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                action="append",
+                metavar="TEXT",
+                default=argparse.SUPPRESS,
+                help=help_text.replace("one per line", "repeat the flag for each"),
+            )
         else:
             parser.add_argument(
                 flag,
@@ -113,12 +123,7 @@ def add_explain_parser(sub: Any) -> None:
 
     p = sub.add_parser("explain", help="Which words drove a finished run's prediction.")
     p.add_argument("--run", required=True, metavar="DIR", help="A run directory with model/.")
-    p.add_argument("--text", help="The text to explain (text-classification runs).")
-    p.add_argument("--prompt", help="causal-lm runs: the prompt whose answer is explained.")
-    p.add_argument(
-        "--answer",
-        help="causal-lm runs: the answer to attribute (default: the model's greedy answer).",
-    )
+    p.add_argument("--text", required=True, help="The text to explain.")
     p.add_argument(
         "--method",
         default="layer-ig",

@@ -13,6 +13,7 @@ A field's metadata keys:
 ``choices``  allowed values of a string field.
 ``flag``     CLI flag name when it differs from ``--field-name``.
 ``restart``  True when changing it needs a new run (all but ``lr``).
+``max_items``  longest allowed list of a ``tuple[str, ...]`` field (a repeatable CLI flag).
 
 Validation runs in ``__post_init__`` and raises :class:`ConfigError` (a
 ``ValueError``) with a fix-it message naming the bad value and what is allowed.
@@ -47,8 +48,6 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 ATTENTIONS = ("auto", "sdpa", "eager")
 BATCHING = ("length-grouped", "random")
 METRICS = ("val_macro_f1", "val_accuracy", "val_loss")
-# Kept in step with the task registry workbench.tasks.TASKS (tests/test_causal_lm.py checks).
-TASK_NAMES = ("text-classification", "causal-lm")
 
 
 def _check(section: Any) -> None:
@@ -74,7 +73,24 @@ def _check(section: Any) -> None:
             raise ConfigError(f"{f.name} must be a string, got {value!r}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{f.name} must be a finite number, got {value!r}")
+        if typing.get_origin(base) is tuple:
+            _check_texts(section, f.name, value, meta)
+            continue
         _check_range(f.name, value, meta)
+
+
+def _check_texts(section: Any, name: str, value: Any, meta: typing.Mapping[str, Any]) -> None:
+    """A ``tuple[str, ...]`` field: strings (a YAML list arrives as a list), at most
+    ``max_items``, none empty. Stored back as a tuple so the frozen config stays hashable."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{name} must be a list of texts, got {value!r}")
+    bad = [v for v in value if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise ConfigError(f"{name} must hold non-empty texts; got {bad[0]!r}")
+    most = meta.get("max_items")
+    if most is not None and len(value) > most:
+        raise ConfigError(f"{name} holds at most {most} texts; got {len(value)}")
+    object.__setattr__(section, name, tuple(value))
 
 
 def _check_range(name: str, value: Any, meta: typing.Mapping[str, Any]) -> None:
@@ -164,12 +180,6 @@ class DataConfig:
 class ModelConfig:
     """Which pretrained model, and how it is adapted."""
 
-    task: str = setting(
-        "text-classification",
-        "What the model learns: text-classification (a label per text) or causal-lm "
-        "(instruction tuning: generate the response to a prompt).",
-        choices=TASK_NAMES,
-    )
     model: str = setting(
         "minilm-l6", "Catalog name, Hugging Face hub id, or local model directory."
     )
@@ -193,11 +203,6 @@ class ModelConfig:
         "", "Comma-separated module names for LoRA/IA3 (empty: attention + MLP defaults)."
     )
     max_length: int = setting(128, "Maximum tokens per text.", min=8, max=4096, step=8)
-    packing: bool = setting(
-        False,
-        "causal-lm: pack several short examples into one row of max_length tokens "
-        "(less padding; each example still attends only to itself).",
-    )
     trust_remote_code: bool = setting(
         False, "Run code shipped with the model (only for models you trust)."
     )
@@ -345,6 +350,13 @@ class RunConfig:
     out: str | None = setting(None, "Run directory (default: runs/<timestamp>-<slug>).")
     runs_dir: str = setting("runs", "Folder that holds run directories.")
     save_checkpoints: bool = setting(True, "Keep last and best checkpoints for resume/restore.")
+    pinned_texts: tuple[str, ...] = setting(
+        (),
+        "Example texts (at most 5, one per line) explained with layer-ig at the start and at "
+        "every evaluation; stored in attributions/pinned.jsonl.",
+        flag="--pin",
+        max_items=5,
+    )
 
     def __post_init__(self) -> None:
         _check(self)
@@ -374,9 +386,6 @@ class TrainConfig:
 
         method = get_method(self.model.method)
         method.validate(self)
-        from workbench.tasks import get_task
-
-        get_task(self.model.task).validate(self)
 
     # -- derived views -------------------------------------------------------
     def to_dict(self) -> dict[str, dict[str, Any]]:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.config import TrainConfig
 from workbench.errors import RunError
 from workbench.training.events import read_events
+
+if TYPE_CHECKING:
+    from workbench.training.pinned import PinnedRecord
 
 
 @dataclass
@@ -24,8 +27,7 @@ class Run:
     config: TrainConfig
     summary: dict[str, Any] = field(default_factory=dict)
     env: dict[str, Any] = field(default_factory=dict)
-    _model: Any = None
-    _tokenizer: Any = None
+    _loaded: dict[str, tuple[Any, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -44,7 +46,7 @@ class Run:
         """Label and class probabilities for each text, with the exported model."""
         import torch
 
-        model, tokenizer = self._load_model()
+        model, tokenizer = self.load_model()
         labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         out = []
         with torch.no_grad():
@@ -70,8 +72,19 @@ class Run:
                     )
         return out
 
-    def _load_model(self) -> tuple[Any, Any]:
-        if self._model is None:
+    def load_model(self, checkpoint: str | None = None) -> tuple[Any, Any]:
+        """``(model, tokenizer)`` of this run, in eval mode; loaded once, then cached.
+
+        Parameters
+        ----------
+        checkpoint:
+            None: the exported ``model/`` (the best weights of a completed run).
+            ``"best"`` or ``"last"``: that checkpoint's trainable weights put into the exported
+            model (the final step's weights are ``"last"``). Not for LoRA/IA3 runs, whose
+            exported model has its adapters merged.
+        """
+        key = checkpoint or "model"
+        if key not in self._loaded:
             folder = self.path / "model"
             if not (folder / "config.json").is_file():
                 raise RunError(
@@ -80,11 +93,43 @@ class Run:
                 )
             from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-            self._tokenizer = AutoTokenizer.from_pretrained(folder)
-            self._model = AutoModelForSequenceClassification.from_pretrained(
+            tokenizer = AutoTokenizer.from_pretrained(folder)
+            model = AutoModelForSequenceClassification.from_pretrained(
                 folder, use_safetensors=True
             ).eval()
-        return self._model, self._tokenizer
+            if checkpoint is not None:
+                self._put_checkpoint(model, checkpoint)
+            self._loaded[key] = (model, tokenizer)
+        return self._loaded[key]
+
+    def _put_checkpoint(self, model: Any, checkpoint: str) -> None:
+        from workbench.methods import get_method
+        from workbench.training.checkpoint import load_checkpoint, load_trainable
+
+        folder = self.path / "checkpoints" / checkpoint
+        if checkpoint not in ("best", "last") or not (folder / "state.json").is_file():
+            found = sorted(p.name for p in (self.path / "checkpoints").glob("*") if p.is_dir())
+            raise RunError(
+                f"run {self.path} has no checkpoint {checkpoint!r}; "
+                f"it has: {', '.join(found) or 'none'} (checkpoints are best and last)"
+            )
+        if get_method(self.config.model.method).uses_peft:
+            raise RunError(
+                f"checkpoint {checkpoint!r} of a {self.config.model.method} run holds adapter "
+                "weights, which do not fit the exported (merged) model; compare the run's "
+                "model with another run instead"
+            )
+        try:
+            load_trainable(model, load_checkpoint(folder)["weights"])
+        except ValueError as err:
+            raise RunError(f"checkpoint {folder}: {err}") from None
+
+    def pinned_attributions(self) -> list[PinnedRecord]:
+        """Records of the pinned examples, one per (step, example); see
+        :mod:`workbench.training.pinned`. Empty when the run pinned none."""
+        from workbench.training.pinned import read_pinned
+
+        return read_pinned(self.path)
 
 
 def load_run(path: str | Path) -> Run:

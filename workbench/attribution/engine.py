@@ -22,6 +22,9 @@ from workbench.attribution.model import ExplainedModel, evaluation_mode
 from workbench.attribution.trust import faithfulness, randomization_check
 
 Target = int | str | None
+#: ``trust`` of :func:`explain`: True (all measures), False (none), or ``"faithfulness"``
+#: (comprehensiveness and sufficiency only: a few forward passes, no randomized copy).
+Trust = bool | str
 
 
 def explain(
@@ -30,7 +33,7 @@ def explain(
     text: str,
     method: str = "layer-ig",
     target: Target = None,
-    trust: bool = True,
+    trust: Trust = True,
     max_length: int = 128,
     baseline: str = "pad",
     options: Options | None = None,
@@ -50,7 +53,8 @@ def explain(
         that class's logit.
     trust:
         Also compute comprehensiveness / sufficiency against random words and the
-        randomized-model sanity check (a few more forward passes and two attributions).
+        randomized-model sanity check (a few more forward passes and two attributions);
+        ``"faithfulness"``: the first two only (cheap enough to run during training).
     max_length:
         Tokens kept (longer texts are cut; the explanation notes it).
     baseline:
@@ -71,7 +75,7 @@ def explain_many(
     texts: list[str],
     method: str = "layer-ig",
     target: Target = None,
-    trust: bool = True,
+    trust: Trust = True,
     max_length: int = 128,
     baseline: str = "pad",
     batch_size: int = 32,
@@ -87,6 +91,8 @@ def explain_many(
     chosen = get_attribution_method(method)
     view = ExplainedModel(model, tokenizer)
     chosen.check(view)
+    if trust not in (True, False, "faithfulness"):
+        raise AttributionError(f"trust must be True, False or 'faithfulness'; got {trust!r}")
     opts = options or Options()
     out: list[Explanation] = []
     for start in range(0, len(texts), batch_size):
@@ -101,7 +107,7 @@ def _explain_batch(
     method: AttributionMethod,
     texts: list[str],
     target: Target,
-    trust: bool,
+    trust: Trust,
     max_length: int,
     baseline: str,
     opts: Options,
@@ -119,7 +125,7 @@ def _explain_batch(
     request = Request(view, enc, targets, gaps, opts)
     attr = method.attribute(request)
     words = [merge_to_words(attr.scores[i], enc.word_index[i], enc.n_words(i)) for i in rows]
-    sanity = randomization_check(method, request, words, attr.n_steps) if trust else None
+    sanity = randomization_check(method, request, words, attr.n_steps) if trust is True else None
     explanations = []
     for i in range(len(texts)):
         t = targets[i]
@@ -152,7 +158,8 @@ def _explain_batch(
         )
         if trust:
             exp.trust = faithfulness(view, enc, i, scores, t)
-            exp.trust["randomization"] = sanity[i] if sanity else {}
+            if sanity is not None:
+                exp.trust["randomization"] = sanity[i]
         explanations.append(exp)
     return explanations
 

@@ -8,7 +8,7 @@ for the prediction, but are not what the scores add up to.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -57,12 +57,27 @@ class Explanation:
         order = sorted(range(len(self.words)), key=lambda i: -self.word_scores[i])
         return [(self.words[i], self.word_scores[i]) for i in order[:n]]
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Explanation:
+        """The inverse of :meth:`to_dict` (derived keys such as ``explains`` are dropped)."""
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["word_spans"] = [tuple(s) for s in values.get("word_spans") or []]
+        values["word_scores"] = [_number(s) for s in values.get("word_scores") or []]
+        values["token_scores"] = [_number(s) for s in values.get("token_scores") or []]
+        return cls(**values)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary (NaN/inf become None; tuples become lists)."""
         data = asdict(self)
         data["word_spans"] = [list(s) for s in self.word_spans]
         data["explains"] = self.explains
         return _json_safe(data)
+
+
+def _number(value: Any) -> float:
+    """A score read back from JSON (None stood for NaN/inf)."""
+    return float("nan") if value is None else float(value)
 
 
 def _json_safe(value: Any) -> Any:

@@ -6,7 +6,10 @@ datasets. Captum's ``visualize_text`` does not escape, so it is not used. Pages 
 self-contained: inline CSS, no JavaScript, no external resources.
 
 Colours are diverging and signed: blue pushes the target's logit up, red pushes it down; the
-intensity is ``|score| / max |score|`` of that explanation, shown in the legend.
+intensity is ``|score| / scale``, shown in the legend. The scale is ``max |score|`` of that
+explanation, or — in :func:`comparison_html`, where panels sit side by side — one scale shared by
+all panels (:func:`workbench.attribution.compare.shared_scale`), so equal colours mean equal
+scores. Every section carries its scale in a ``data-scale`` attribute.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ STYLE = """
 .wb-attr .pbar{display:inline-block;height:.7em;background:#888;vertical-align:middle}
 .wb-attr .muted{color:#666;font-size:.85em}
 .wb-attr ul{margin:.3em 0;padding-left:1.3em}
+.wb-compare{display:flex;flex-wrap:wrap;gap:.8em;align-items:flex-start}
+.wb-compare>.wb-cell{flex:1 1 22em;min-width:18em}
+.wb-compare .wb-attr{margin:0}
+.wb-compare h4{margin:.2em 0;font-size:1em}
 """
 
 
@@ -51,11 +58,16 @@ def colour(score: float, scale: float, signed: bool = True) -> str:
 
 
 def render_html(
-    explanations: Explanation | Sequence[Explanation], title: str = "Explanations"
+    explanations: Explanation | Sequence[Explanation],
+    title: str = "Explanations",
+    scale: float | None = None,
 ) -> str:
-    """A complete, self-contained HTML page for one or more explanations."""
+    """A complete, self-contained HTML page for one or more explanations.
+
+    ``scale``: one colour scale for all of them (default: each its own largest ``|score|``).
+    """
     items = [explanations] if isinstance(explanations, Explanation) else list(explanations)
-    body = "\n".join(explanation_html(e, with_style=False) for e in items)
+    body = "\n".join(explanation_html(e, with_style=False, scale=scale) for e in items)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{esc(title)}</title><style>{STYLE}</style></head>\n"
@@ -67,22 +79,28 @@ def save_html(
     explanations: Explanation | Sequence[Explanation],
     path: str | Path,
     title: str = "Explanations",
+    scale: float | None = None,
 ) -> Path:
     """Write :func:`render_html` to ``path`` (UTF-8); return the path."""
     out = Path(path)
-    out.write_text(render_html(explanations, title), encoding="utf-8")
+    out.write_text(render_html(explanations, title, scale), encoding="utf-8")
     return out
 
 
-def explanation_html(e: Explanation, with_style: bool = True) -> str:
-    """One explanation as an HTML fragment (with its own ``<style>`` unless told not to)."""
-    scale = max((abs(s) for s in e.word_scores), default=0.0)
+def explanation_html(e: Explanation, with_style: bool = True, scale: float | None = None) -> str:
+    """One explanation as an HTML fragment (with its own ``<style>`` unless told not to).
+
+    ``scale``: the ``|score|`` shown at full colour (default: this explanation's largest).
+    """
+    shared = scale is not None
+    if scale is None:
+        scale = max((abs(s) for s in e.word_scores), default=0.0)
     parts = [
         f"<style>{STYLE}</style>" if with_style else "",
-        '<section class="wb-attr">',
+        f'<section class="wb-attr" data-scale="{scale:.6g}">',
         f"<h3>{esc(e.method)}: {esc(e.explains)} (index {esc(e.target['index'])})</h3>",
         f'<div class="text">{_heatmap(e, scale)}</div>',
-        _legend(e, scale),
+        _legend(e, scale, shared),
         _prediction(e),
         _top_words(e),
         f"<ul>{''.join(f'<li>{esc(line)}</li>' for line in plain_words(e))}</ul>",
@@ -117,7 +135,7 @@ def _word(word: str, score: float, scale: float, signed: bool) -> str:
     )
 
 
-def _legend(e: Explanation, scale: float) -> str:
+def _legend(e: Explanation, scale: float, shared: bool = False) -> str:
     label = esc(e.target["label"])
     if e.signed:
         ramp = f"linear-gradient(to right,{colour(-1, 1)},rgba(255,255,255,0),{colour(1, 1)})"
@@ -127,6 +145,8 @@ def _legend(e: Explanation, scale: float) -> str:
         ramp = f"linear-gradient(to right,rgba(255,255,255,0),{colour(1, 1)})"
         ends = ("0", f"{scale:.3g}")
         words = "size of the effect on the logit (this method gives no direction)"
+    if shared:
+        words += " · one scale shared by all panels"
     return (
         f'<div class="legend"><span class="num">{esc(ends[0])}</span>'
         f'<span class="bar" style="background:{ramp}"></span>'
@@ -195,3 +215,57 @@ def _trust_sentences(trust: dict[str, Any], label: str) -> list[str]:
             "does not depend on what the model learned."
         )
     return lines
+
+
+# ----------------------------------------------------------------------------- comparisons
+def comparison_html(
+    explanations: Sequence[Explanation],
+    titles: Sequence[str],
+    scale: float | None = None,
+    with_style: bool = True,
+) -> str:
+    """Explanations side by side on one colour scale, with their pairwise agreement.
+
+    ``titles`` name the panels (method, checkpoint, run, step …); ``scale`` defaults to
+    :func:`~workbench.attribution.compare.shared_scale` of all of them.
+    """
+    from workbench.attribution.compare import agreement_table, shared_scale
+
+    if len(titles) != len(explanations):
+        raise ValueError(f"{len(explanations)} explanations but {len(titles)} titles")
+    if scale is None:
+        scale = shared_scale(explanations)
+    cells = "".join(
+        f'<div class="wb-cell"><h4>{esc(t)}</h4>{explanation_html(e, False, scale)}</div>'
+        for e, t in zip(explanations, titles, strict=True)
+    )
+    rows = "".join(
+        f"<tr><td>{esc(a)}</td><td>{esc(b)}</td>"
+        f'<td class="num">{"n/a" if rho is None else f"{rho:+.2f}"}</td></tr>'
+        for a, b, rho in agreement_table(explanations, titles)
+    )
+    agree = (
+        '<section class="wb-attr"><b>Agreement</b> (Spearman rank correlation of the word '
+        "scores: +1 same ranking, 0 unrelated, −1 reversed; n/a when the words differ)"
+        f"<table><tr><th>panel</th><th>panel</th><th>ρ</th></tr>{rows}</table></section>"
+        if rows
+        else ""
+    )
+    return (
+        f"<style>{STYLE}</style>" if with_style else ""
+    ) + f'<div class="wb-compare" data-scale="{scale:.6g}">{cells}</div>{agree}'
+
+
+def render_comparison(
+    explanations: Sequence[Explanation],
+    titles: Sequence[str],
+    title: str = "Comparison",
+    scale: float | None = None,
+) -> str:
+    """A complete, self-contained HTML page of :func:`comparison_html`."""
+    body = comparison_html(explanations, titles, scale, with_style=False)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{esc(title)}</title><style>{STYLE}</style></head>\n"
+        f"<body><h2>{esc(title)}</h2>\n{body}\n</body></html>\n"
+    )

@@ -7,6 +7,7 @@ Words are drawn as literal text: ``$`` is escaped so that mathtext never interpr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,14 @@ def literal(text: str) -> str:
     return text.replace("\\", "\\\\").replace("$", r"\$")
 
 
-def plot_word_scores(e: Explanation, ax: Any = None, max_words: int = 40) -> tuple[Any, Any]:
-    """Horizontal bar per word, in reading order (first word on top); blue up, red down."""
+def plot_word_scores(
+    e: Explanation, ax: Any = None, max_words: int = 40, scale: float | None = None
+) -> tuple[Any, Any]:
+    """Horizontal bar per word, in reading order (first word on top); blue up, red down.
+
+    ``scale``: fix the x-axis to ``±scale`` (``[0, scale]`` for magnitudes), so several
+    plots can be read against one another.
+    """
     words, scores = e.words[:max_words], e.word_scores[:max_words]
     if ax is None:
         from workbench.plots import new_figure
@@ -38,6 +45,8 @@ def plot_word_scores(e: Explanation, ax: Any = None, max_words: int = 40) -> tup
     prob = e.probs.get(e.target["label"], float("nan"))
     ax.set_title(literal(f"{e.method}: {e.explains} (p = {prob:.2f})"), fontsize=10, loc="left")
     ax.set_xlabel("score (contribution to the logit)" if e.signed else "score (magnitude)")
+    if scale is not None and scale > 0:
+        ax.set_xlim(-1.05 * scale if e.signed else 0.0, 1.05 * scale)
     if len(e.words) > max_words:
         ax.text(
             1,
@@ -52,9 +61,73 @@ def plot_word_scores(e: Explanation, ax: Any = None, max_words: int = 40) -> tup
     return fig, ax
 
 
-def save_png(e: Explanation, path: str | Path, dpi: int = 120) -> Path:
+def save_png(e: Explanation, path: str | Path, dpi: int = 120, scale: float | None = None) -> Path:
     """Write :func:`plot_word_scores` of ``e`` as a PNG file; return the path."""
-    fig, _ = plot_word_scores(e)
+    fig, _ = plot_word_scores(e, scale=scale)
+    out = Path(path)
+    fig.savefig(out, dpi=dpi)
+    return out
+
+
+def plot_comparison(
+    explanations: Sequence[Explanation],
+    titles: Sequence[str],
+    scale: float | None = None,
+    max_words: int = 40,
+) -> tuple[Any, Any]:
+    """Explanations side by side, one panel each, on one shared x-axis scale.
+
+    The figure's title states the shared scale and, for two or more panels of the same words,
+    the Spearman agreement of each panel with the first.
+    """
+    from workbench.attribution.compare import agreement, shared_scale
+    from workbench.plots import new_figure
+
+    if not explanations or len(titles) != len(explanations):
+        raise ValueError(f"{len(explanations)} explanations but {len(titles)} titles")
+    scale = shared_scale(explanations) if scale is None else scale
+    n_words = min(max(len(e.words) for e in explanations), max_words)
+    fig, axes = new_figure(
+        width=min(4.2 * len(explanations), 16.0),
+        height=1.6 + 0.28 * max(n_words, 1),
+        ncols=len(explanations),
+    )
+    axes = list(axes) if len(explanations) > 1 else [axes]
+    same_words = all(e.words == explanations[0].words for e in explanations)
+    for i, (e, title, ax) in enumerate(zip(explanations, titles, axes, strict=True)):
+        plot_word_scores(e, ax=ax, max_words=max_words, scale=scale)
+        if i and same_words:
+            ax.tick_params(labelleft=False)  # the first panel names the words for all
+        rho = agreement(explanations[0], e) if i else None
+        extra = f"\nρ vs {_short(titles[0])}: {rho:+.2f}" if rho is not None else ""
+        prob = e.probs.get(e.target["label"], float("nan"))
+        target = _short(str(e.target["label"]))
+        ax.set_title(
+            literal(f"{_short(title)}\n{e.method} → {target} (p = {prob:.2f}){extra}"),
+            fontsize=9,
+            loc="left",
+        )
+    fig.suptitle(
+        f"word scores on one shared scale (±{scale:.3g}); blue raises the logit, red lowers it",
+        fontsize=10,
+    )
+    return fig, axes
+
+
+def _short(text: str, width: int = 28) -> str:
+    """A label cut to fit above a narrow panel."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def save_comparison_png(
+    explanations: Sequence[Explanation],
+    titles: Sequence[str],
+    path: str | Path,
+    scale: float | None = None,
+    dpi: int = 120,
+) -> Path:
+    """Write :func:`plot_comparison` as a PNG file; return the path."""
+    fig, _ = plot_comparison(explanations, titles, scale)
     out = Path(path)
     fig.savefig(out, dpi=dpi)
     return out

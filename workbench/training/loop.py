@@ -72,7 +72,9 @@ def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:
             _apply_lr_change(s, control, log)
             with acc.accumulate(model):
                 with acc.autocast():
-                    out = s.task.forward(model, batch)
+                    out = model(
+                        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+                    )
                 loss = s.task.loss(out, batch, **loss_options)
                 if not torch.isfinite(loss):
                     raise NonFiniteLoss(f"loss became {loss.item()} at step {p.step + 1}")

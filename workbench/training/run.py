@@ -110,9 +110,11 @@ class RunHandle:
             if s.accelerator.is_main_process:
                 self.log.attach(self.run_dir / "events.jsonl")
                 write_start_files(self.run_dir, self.config, s)
-            tracking = RunTracking(self.log, self.run_dir)
+            tracking = RunTracking(self.log, self.run_dir, self.config.run.pinned_texts)
             if self.resume_dir:
                 restore_progress(self.resume_dir, s, tracking)
+            else:
+                tracking.pinned.record(s, kind="start")  # the pretrained model, before step 1
             outcome = fit(s, self.control, self.log, tracking)
             self.summary = finish_run(
                 s, tracking, outcome, self.run_dir, self.log, time.time() - started

@@ -16,14 +16,16 @@ from torch.utils.data import DataLoader
 
 from workbench.cache import cached, file_stamp
 from workbench.config import ConfigError, TrainConfig
+from workbench.data import PreparedData, prepare_data
 from workbench.methods import count_parameters
 from workbench.regularization import Regularizer, build_regularizers
-from workbench.tasks import Task, get_task
+from workbench.tasks import TASKS, Task
 from workbench.training.batching import (
     Encoded,
     GroupedBatchSampler,
-    PadCollator,  # noqa: F401 - TextClassification.collator looks it up here (bench swaps it)
+    PadCollator,
     SortedBatchSampler,
+    encode,
     padding_waste,
 )
 
@@ -50,7 +52,7 @@ class Session:
 
     config: TrainConfig
     task: Task
-    data: Any  # the task's prepared data: PreparedData, InstructData …
+    data: PreparedData
     accelerator: Any
     model: torch.nn.Module
     tokenizer: Any
@@ -60,7 +62,7 @@ class Session:
     train_loader: Any
     val_loader: Any
     test_loader: Any
-    encoded: dict[str, Encoded]  # or the task's own encoded splits (same ``lengths``)
+    encoded: dict[str, Encoded]
     regularizers: list[Regularizer]
     steps_per_epoch: int
     total_steps: int
@@ -183,14 +185,14 @@ def lr_lambda(scheduler: str, warmup: int, total: int) -> Any:
 def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Session:
     """Prepare data, model, optimizer, schedule and loaders for ``cfg`` (already resolved)."""
     note = log.emit if log is not None else (lambda *a, **k: None)
-    task = get_task(cfg.model.task)
+    task = TASKS["text-classification"]
     accelerator = make_accelerator(cfg)
     note("status", status="running", message="preparing data")
     if source is None:  # a built-in or a file: cacheable (a DataFrame may change under us)
         key = (cfg.data, cfg.optim.seed, file_stamp(cfg.data.dataset))
-        data = cached(task.data_slot, key, lambda: task.prepare_data(cfg))
+        data = cached("data", key, lambda: prepare_data(cfg.data, cfg.optim.seed))
     else:
-        data = task.prepare_data(cfg, source)
+        data = prepare_data(cfg.data, cfg.optim.seed, source)
     note("status", status="running", message=f"loading model {cfg.model.model}")
     torch.manual_seed(cfg.optim.seed)  # the new head's initialization
     regularizers = build_regularizers(cfg)
@@ -206,8 +208,12 @@ def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Sess
     # Re-seed: a cache hit skips the head's random init, and training must not depend on it.
     torch.manual_seed(cfg.optim.seed)
     trainable, total = count_parameters(model)
-    encoded = task.encode(tokenizer, data, cfg)
-    collate = task.collator(tokenizer)
+    encoded = {
+        name: encode(tokenizer, split.texts, split.labels, cfg.model.max_length)
+        for name, split in (("train", data.train), ("val", data.val), ("test", data.test))
+    }
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    collate = PadCollator(pad_id)
     sampler = GroupedBatchSampler(
         encoded["train"].lengths,
         cfg.optim.batch_size,

@@ -1,4 +1,5 @@
-"""The hooks a run attaches to the loop: evaluate, keep the best, stop early, checkpoint."""
+"""The hooks a run attaches to the loop: evaluate, keep the best, stop early, checkpoint,
+and re-explain the pinned examples (see :mod:`workbench.training.pinned`)."""
 
 from __future__ import annotations
 
@@ -8,29 +9,33 @@ from typing import Any
 
 import torch
 
-from workbench.tasks.base import metric_key
 from workbench.training.checkpoint import save_checkpoint, trainable_state
+from workbench.training.evaluation import evaluate
 from workbench.training.events import EventLog
 from workbench.training.loop import Hooks
+from workbench.training.pinned import PinnedExamples
 from workbench.training.session import Session
 
 
 class RunTracking(Hooks):
     """Validation metrics, best weights (in memory and on disk), patience, last checkpoint."""
 
-    def __init__(self, log: EventLog, run_dir: Path | None) -> None:
+    def __init__(self, log: EventLog, run_dir: Path | None, pinned: tuple[str, ...] = ()) -> None:
         self.log = log
         self.run_dir = run_dir
         self.best_weights: dict[str, torch.Tensor] | None = None
+        self.pinned = PinnedExamples(pinned, run_dir, log)
 
     def on_evaluate(self, session: Session, **kwargs: Any) -> bool:
         s, p = session, session.progress
         reg = s.config.regularization
-        metrics = s.task.evaluate(s, s.val_loader)
-        # e.g. {"val_loss": …, "val_accuracy": …, "val_macro_f1": …} for classification
-        fields = {m: metrics[m.removeprefix("val_")] for m in s.task.eval_metrics}
-        name = metric_key(reg.early_stopping_metric, s.task)  # val_loss where not measured
-        value = fields[name]
+        metrics = evaluate(s.model, s.val_loader, s.accelerator, s.task, s.data.labels)
+        name = reg.early_stopping_metric
+        value = {
+            "val_loss": metrics["loss"],
+            "val_accuracy": metrics["accuracy"],
+            "val_macro_f1": metrics["macro_f1"],
+        }[name]
         lower_is_better = name == "val_loss"
         improved = p.best_value is None or (
             value < p.best_value if lower_is_better else value > p.best_value
@@ -44,13 +49,16 @@ class RunTracking(Hooks):
             "eval",
             step=p.step,
             epoch=p.epoch + p.batch_in_epoch / len(s.train_loader),
-            **fields,
+            val_loss=metrics["loss"],
+            val_accuracy=metrics["accuracy"],
+            val_macro_f1=metrics["macro_f1"],
             best=improved,
             metric=name,
         )
         if improved:
             self._save("best", s, with_optimizer=False)
         self._save("last", s, with_optimizer=True)
+        self.pinned.record(s, kind="eval", best=improved)
         patience = reg.early_stopping
         if patience and p.bad_evals >= patience:
             self.log.emit(
