@@ -162,3 +162,17 @@ def test_tradeoff_plot_labels_each_point_and_uses_log_scale_for_wide_ranges() ->
     assert ax.get_xscale() == "log"
     assert ax.get_xlabel() == "trainable parameters (count)"
     assert ax.get_ylabel() == "held-out test macro-F1"
+
+
+def test_schedule_plot_draws_the_loops_own_multiplier() -> None:
+    from workbench.plots import plot_lr_schedules
+    from workbench.training.session import lr_lambda
+
+    fig, ax = plot_lr_schedules(total_steps=50, warmup_fractions=(0.0, 0.2), peak_lr=1e-3)
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels[:2] == ["linear, warmup 0%", "linear, warmup 20%"] and len(labels) == 6
+    warm_linear = ax.lines[1].get_ydata()
+    expected = [1e-3 * lr_lambda("linear", 10, 50)(s) for s in range(50)]
+    assert list(warm_linear) == pytest.approx(expected)
+    assert warm_linear[0] < warm_linear[9] and max(warm_linear) == pytest.approx(1e-3, rel=0.1)
+    assert ax.get_ylabel() == "learning rate" and ax.get_xlabel() == "optimizer step"

@@ -123,7 +123,12 @@ def add_explain_parser(sub: Any) -> None:
 
     p = sub.add_parser("explain", help="Which words drove a finished run's prediction.")
     p.add_argument("--run", required=True, metavar="DIR", help="A run directory with model/.")
-    p.add_argument("--text", required=True, help="The text to explain.")
+    p.add_argument("--text", help="The text to explain (text-classification runs).")
+    p.add_argument("--prompt", help="causal-lm runs: the prompt whose answer is explained.")
+    p.add_argument(
+        "--answer",
+        help="causal-lm runs: the answer to attribute (default: the model's greedy answer).",
+    )
     p.add_argument(
         "--method",
         default="layer-ig",

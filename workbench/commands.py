@@ -69,11 +69,13 @@ def follow(handle: Any, quiet: bool) -> None:
                     bar.set_postfix(loss=f"{e['loss']:.4f}", lr=f"{e['lr']:.2e}", refresh=False)
                     bar.refresh()
                 elif e["type"] == "eval":
-                    msg = (
-                        f"step {e['step']}: val_loss {e['val_loss']:.4f}  "
-                        f"val_macro_f1 {e['val_macro_f1']:.4f}  "
-                        f"val_accuracy {e['val_accuracy']:.4f}{'  (best)' if e['best'] else ''}"
+                    # every validation metric the task measures, in the event's order
+                    scores = "  ".join(
+                        f"{k} {v:.4f}"
+                        for k, v in e.items()
+                        if k.startswith("val_") and isinstance(v, (int, float))
                     )
+                    msg = f"step {e['step']}: {scores}{'  (best)' if e['best'] else ''}"
                     (bar.write if bar else print)(msg)
                 elif e["type"] == "status" and e.get("message"):
                     (bar.write if bar else print)(e["message"], file=sys.stderr)
@@ -120,7 +122,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"({summary['trainable_parameters']:,} of {summary['total_parameters']:,} "
             f"parameters trained, {summary['train_samples_per_second']} samples/s)"
         )
-    if args.demo and handle.session is not None and summary.get("status") == "completed":
+    if summary.get("test_perplexity") is not None:  # a causal-LM run
+        from workbench.commands_causal_lm import print_lm_summary
+
+        print_lm_summary(summary, handle.run_dir)
+    done = handle.session is not None and summary.get("status") == "completed"
+    if args.demo and done and handle.config.model.task == "text-classification":
         demo_baseline(handle, summary)
     return 0
 
@@ -154,6 +161,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from workbench.tasks import classification_metrics
 
     run = load_run(args.run)
+    if run.config.model.task == "causal-lm":
+        from workbench.commands_causal_lm import eval_lm_run
+
+        return eval_lm_run(run, args.json)
     data = prepare_data(run.config.data, run.config.optim.seed)
     preds = run.predict(data.test.texts)
     labels = run.summary.get("labels") or data.labels
@@ -221,6 +232,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from workbench.attribution.html import plain_words, save_html
     from workbench.runs import load_run
 
+    if args.prompt is not None or _is_lm_run(args.run):
+        from workbench.commands_causal_lm import explain_lm_run
+
+        return explain_lm_run(args)
+    if args.text is None:
+        raise UserError("nothing to explain: give --text TEXT")
     get_attribution_method(args.method)  # fail fast, before loading a model
     if not args.text.strip():
         raise UserError("nothing to explain: --text is empty")
@@ -260,6 +277,21 @@ def cmd_explain(args: argparse.Namespace) -> int:
             write(e, path)
             print(f"{flag}: {path}")
     return 0
+
+
+def _is_lm_run(run_dir: str) -> bool:
+    """Whether ``run_dir`` holds a causal-LM run (its config says so)."""
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(run_dir).expanduser() / "config.yaml"
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return False  # load_run reports a missing or broken run directory
+    model = config.get("model") if isinstance(config, dict) else None
+    return isinstance(model, dict) and model.get("task") == "causal-lm"
 
 
 def _write_json(e: Any, path: Any) -> None:

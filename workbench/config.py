@@ -48,6 +48,8 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 ATTENTIONS = ("auto", "sdpa", "eager")
 BATCHING = ("length-grouped", "random")
 METRICS = ("val_macro_f1", "val_accuracy", "val_loss")
+# Kept in step with the task registry workbench.tasks.TASKS (tests/test_causal_lm.py checks).
+TASK_NAMES = ("text-classification", "causal-lm")
 
 
 def _check(section: Any) -> None:
@@ -180,6 +182,12 @@ class DataConfig:
 class ModelConfig:
     """Which pretrained model, and how it is adapted."""
 
+    task: str = setting(
+        "text-classification",
+        "What the model learns: text-classification (a label per text) or causal-lm "
+        "(instruction tuning: generate the response to a prompt).",
+        choices=TASK_NAMES,
+    )
     model: str = setting(
         "minilm-l6", "Catalog name, Hugging Face hub id, or local model directory."
     )
@@ -203,6 +211,11 @@ class ModelConfig:
         "", "Comma-separated module names for LoRA/IA3 (empty: attention + MLP defaults)."
     )
     max_length: int = setting(128, "Maximum tokens per text.", min=8, max=4096, step=8)
+    packing: bool = setting(
+        False,
+        "causal-lm: pack several short examples into one row of max_length tokens "
+        "(less padding; each example still attends only to itself).",
+    )
     trust_remote_code: bool = setting(
         False, "Run code shipped with the model (only for models you trust)."
     )
@@ -386,6 +399,9 @@ class TrainConfig:
 
         method = get_method(self.model.method)
         method.validate(self)
+        from workbench.tasks import get_task
+
+        get_task(self.model.task).validate(self)
 
     # -- derived views -------------------------------------------------------
     def to_dict(self) -> dict[str, dict[str, Any]]:

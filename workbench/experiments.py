@@ -34,6 +34,23 @@ COLUMNS = (
 )
 
 
+def lesson_config(small: bool = True, **changes: Any) -> TrainConfig:
+    """The offline default sized for a lesson: ``small`` for a minute-long run on a laptop
+    CPU (continuous integration runs every notebook this way), else a few minutes' run.
+
+    ``small``: 64 training and 32 validation/test tweets, 32 tokens, batch 16, one
+    evaluation per epoch, no checkpoints. Otherwise: 2,000 / 500 tweets, 64 tokens.
+    ``changes`` are applied on top, by setting name.
+    """
+    size: dict[str, Any] = (
+        {"max_train_samples": 64, "max_eval_samples": 32, "max_length": 32, "epochs": 2.0}
+        if small
+        else {"max_train_samples": 2000, "max_eval_samples": 500, "max_length": 64, "epochs": 3.0}
+    )
+    base = TrainConfig().replace(batch_size=16, save_checkpoints=False, **size)
+    return base.replace(**changes) if changes else base
+
+
 def run_variants(
     base: TrainConfig,
     variants: Mapping[str, Mapping[str, Any]],
@@ -116,3 +133,18 @@ def memory_estimate(run: Run) -> int | None:
         run.config.optim.batch_size,
         run.config.model.max_length,
     )
+
+
+def wait_for_step(handle: Any, step: int, timeout: float = 600.0) -> bool:
+    """Block until ``handle``'s run has logged optimizer step ``step`` (True) or ended first
+    (False) — e.g. to change the learning rate part-way through a run in a script."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(e["type"] == "step" and e["step"] >= step for e in handle.history):
+            return True
+        if handle.done:
+            return False
+        time.sleep(0.05)
+    raise TimeoutError(f"step {step} was not reached within {timeout:.0f}s")

@@ -88,7 +88,7 @@ def find_lr(
             for group in opt.param_groups:
                 group["lr"] = lr
             with acc.autocast():
-                out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+                out = task.forward(model, batch)
             loss = task.loss(out, batch, **loss_options)
             acc.backward(loss)
             opt.step()

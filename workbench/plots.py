@@ -40,8 +40,9 @@ def curve_data(events: list[dict[str, Any]]) -> dict[str, list[float]]:
         "lr": [e["lr"] for e in steps],
         "eval_step": [e["step"] for e in evals],
         "val_loss": [e["val_loss"] for e in evals],
-        "val_macro_f1": [e["val_macro_f1"] for e in evals],
-        "val_accuracy": [e["val_accuracy"] for e in evals],
+        # NaN where a task does not measure it (a causal LM has no macro-F1): not drawn
+        "val_macro_f1": [e.get("val_macro_f1", float("nan")) for e in evals],
+        "val_accuracy": [e.get("val_accuracy", float("nan")) for e in evals],
         "lr_change": [e["step"] for e in events if e["type"] == "lr_change"],
     }
 
@@ -224,3 +225,41 @@ def plot_tradeoff(
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def plot_lr_schedules(
+    total_steps: int = 100,
+    warmup_fractions: tuple[float, ...] = (0.0, 0.1),
+    schedulers: tuple[str, ...] = ("linear", "cosine", "constant"),
+    peak_lr: float = 1e-4,
+    ax: Any = None,
+) -> tuple[Any, Any]:
+    """The learning rate at every step for each schedule and warmup share — the very
+    multiplier the training loop uses (``workbench.training.session.lr_lambda``)."""
+    from workbench.training.session import lr_lambda
+
+    if ax is None:
+        fig, ax = new_figure(7.0, 3.4)
+    else:
+        fig = ax.figure
+    steps = list(range(total_steps))
+    styles = ["-", "--", ":", "-."]
+    for i, scheduler in enumerate(schedulers):
+        for j, fraction in enumerate(warmup_fractions):
+            factor = lr_lambda(scheduler, int(fraction * total_steps), total_steps)
+            ax.plot(
+                steps,
+                [peak_lr * factor(s) for s in steps],
+                color=f"C{i % 10}",
+                ls=styles[j % len(styles)],
+                label=f"{scheduler}, warmup {fraction:.0%}",
+            )
+    ax.set(
+        xlabel="optimizer step",
+        ylabel="learning rate",
+        title=f"Learning-rate schedules (peak {peak_lr:.0e}, {total_steps} steps)",
+    )
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+    ax.legend(fontsize=7, loc="best")
+    ax.grid(alpha=0.3)
+    return fig, ax

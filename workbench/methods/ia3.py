@@ -9,7 +9,7 @@ from torch import nn
 
 from workbench.config import ModelConfig
 from workbench.methods.base import AdaptationMethod
-from workbench.methods.peft_common import target_modules, wrap
+from workbench.methods.peft_common import peft_task_type, target_modules, wrap
 
 
 class IA3(AdaptationMethod):
@@ -20,11 +20,11 @@ class IA3(AdaptationMethod):
     settings = ("target_modules",)
 
     def apply(self, model: nn.Module, cfg: ModelConfig) -> nn.Module:
-        from peft import IA3Config, TaskType
+        from peft import IA3Config
 
         targets = target_modules(cfg)
         config = IA3Config(
-            task_type=TaskType.SEQ_CLS,
+            task_type=peft_task_type(cfg),
             target_modules=targets,
             # With user-named targets, none is treated as a feed-forward layer.
             feedforward_modules=[] if targets else None,

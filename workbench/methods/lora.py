@@ -10,7 +10,7 @@ from torch import nn
 
 from workbench.config import ModelConfig
 from workbench.methods.base import AdaptationMethod
-from workbench.methods.peft_common import target_modules, wrap
+from workbench.methods.peft_common import peft_task_type, target_modules, wrap
 
 
 class Lora(AdaptationMethod):
@@ -21,10 +21,10 @@ class Lora(AdaptationMethod):
     settings = ("lora_r", "lora_alpha", "lora_dropout", "target_modules")
 
     def apply(self, model: nn.Module, cfg: ModelConfig) -> nn.Module:
-        from peft import LoraConfig, TaskType
+        from peft import LoraConfig
 
         config = LoraConfig(
-            task_type=TaskType.SEQ_CLS,
+            task_type=peft_task_type(cfg),
             r=cfg.lora_r,
             lora_alpha=cfg.lora_alpha,
             lora_dropout=cfg.lora_dropout,

@@ -25,6 +25,17 @@ def target_modules(cfg: ModelConfig) -> list[str] | None:
     return names or None
 
 
+def peft_task_type(cfg: ModelConfig) -> Any:
+    """peft's task type: a causal LM keeps its LM head; a classifier its trainable head.
+
+    With no target modules named, peft picks its defaults for the architecture (Llama:
+    ``q_proj``/``v_proj`` for LoRA; ``k_proj``/``v_proj``/``down_proj`` for IA3).
+    """
+    from peft import TaskType
+
+    return TaskType.CAUSAL_LM if cfg.task == "causal-lm" else TaskType.SEQ_CLS
+
+
 def wrap(model: nn.Module, peft_config: Any) -> nn.Module:
     """Wrap ``model`` with ``peft_config``; explain unknown target modules."""
     from peft import get_peft_model

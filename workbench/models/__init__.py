@@ -8,7 +8,13 @@ from workbench.models.catalog import (
     packaged_model_dir,
 )
 from workbench.models.listing import describe_catalog
-from workbench.models.loading import ModelSource, load_classifier, load_tokenizer, resolve_model
+from workbench.models.loading import (
+    ModelSource,
+    load_causal_lm,
+    load_classifier,
+    load_tokenizer,
+    resolve_model,
+)
 
 __all__ = [
     "CATALOG",
@@ -17,6 +23,7 @@ __all__ = [
     "ModelSource",
     "describe_catalog",
     "estimate_training_memory",
+    "load_causal_lm",
     "load_classifier",
     "load_tokenizer",
     "packaged_model_dir",

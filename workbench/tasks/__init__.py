@@ -1,10 +1,34 @@
-"""Tasks: one registry. A task says what it loads, how it batches and what it evaluates."""
+"""Tasks: one registry. A task says what it loads, how it batches and what it evaluates.
+
+Adding a task = one file with a :class:`Task` subclass, one line in ``TASKS`` below, and
+its name in ``workbench.config.TASK_NAMES`` (the config's choices; a test checks both agree).
+"""
 
 from __future__ import annotations
 
-from workbench.tasks.base import Task
+from workbench.tasks.base import Task, metric_key
+from workbench.tasks.causal_lm import CausalLM
 from workbench.tasks.text_classification import TextClassification, classification_metrics
 
-TASKS: dict[str, Task] = {t.name: t for t in (TextClassification(),)}
+TASKS: dict[str, Task] = {t.name: t for t in (TextClassification(), CausalLM())}
 
-__all__ = ["TASKS", "Task", "TextClassification", "classification_metrics"]
+
+def get_task(name: str) -> Task:
+    """The registered task called ``name``; a fix-it error for unknown names."""
+    from workbench.config import ConfigError
+
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ConfigError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}") from None
+
+
+__all__ = [
+    "TASKS",
+    "CausalLM",
+    "Task",
+    "TextClassification",
+    "classification_metrics",
+    "get_task",
+    "metric_key",
+]

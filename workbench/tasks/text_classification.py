@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -17,10 +19,25 @@ if TYPE_CHECKING:
     from workbench.config import TrainConfig
     from workbench.data import PreparedData
     from workbench.regularization import Regularizer
+    from workbench.training.session import Session
 
 
 class TextClassification(Task):
     name = "text-classification"
+    summary = "A label per text (sentiment, topic …): encoder + fresh classification head."
+    methods = ("full", "head-only", "freeze", "bitfit", "lora", "ia3")
+    eval_metrics = ("val_loss", "val_accuracy", "val_macro_f1")
+    #: Cache slot of prepared data; the Data panel shares it (widgets/data_panel.py).
+    data_slot: ClassVar[str] = "data"
+
+    def validate(self, cfg: TrainConfig) -> None:
+        super().validate(cfg)
+        _check_catalog_task(cfg, self.name)
+
+    def prepare_data(self, cfg: TrainConfig, source: Any = None) -> PreparedData:
+        from workbench.data import prepare_data
+
+        return prepare_data(cfg.data, cfg.optim.seed, source)
 
     def load_model(
         self, cfg: TrainConfig, data: PreparedData, regularizers: list[Regularizer]
@@ -61,6 +78,21 @@ class TextClassification(Task):
         model = get_method(cfg.model.method).apply(model, cfg.model)
         return model, tokenizer
 
+    def encode(self, tokenizer: Any, data: PreparedData, cfg: TrainConfig) -> dict[str, Any]:
+        from workbench.training.batching import encode
+
+        return {
+            name: encode(tokenizer, split.texts, split.labels, cfg.model.max_length)
+            for name, split in (("train", data.train), ("val", data.val), ("test", data.test))
+        }
+
+    def collator(self, tokenizer: Any) -> Any:
+        # Looked up on the session module at call time: bench/arms.py swaps it to record batches.
+        from workbench.training import session
+
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        return session.PadCollator(pad_id)
+
     def loss(self, outputs: Any, batch: dict[str, torch.Tensor], **options: Any) -> torch.Tensor:
         # Cross-entropy in fp32 whatever the autocast dtype: (batch, classes) logits are tiny.
         return F.cross_entropy(outputs.logits.float(), batch["labels"], **options)
@@ -69,6 +101,72 @@ class TextClassification(Task):
         self, logits: torch.Tensor, labels: torch.Tensor, label_names: list[str]
     ) -> dict[str, Any]:
         return classification_metrics(logits, labels, label_names)
+
+    def evaluate(self, s: Session, loader: Any) -> dict[str, Any]:
+        from workbench.training.evaluation import evaluate
+
+        return evaluate(s.model, loader, s.accelerator, self, s.data.labels)
+
+    def finish(self, s: Session, run_dir: Path, summary: dict[str, Any], log: Any) -> None:
+        from workbench.models.loading import quiet_transformers
+        from workbench.training.finish import export_model
+
+        log.emit("status", status="running", message="testing the best checkpoint")
+        test = self.evaluate(s, s.test_loader)
+        summary.update(
+            test_loss=test["loss"],
+            test_accuracy=test["accuracy"],
+            test_macro_f1=test["macro_f1"],
+            test_per_class=test["per_class"],
+            confusion_matrix=test["confusion_matrix"],
+        )
+        if s.accelerator.is_main_process:
+            write_predictions(run_dir / "test_predictions.jsonl", s, test["probs"])
+            with quiet_transformers():
+                export_model(s, run_dir)
+
+
+def _check_catalog_task(cfg: TrainConfig, task: str) -> None:
+    """A catalog model or built-in dataset made for another task is a config error."""
+    from workbench.config import ConfigError
+    from workbench.data.sources import dataset_task
+    from workbench.models.catalog import CATALOG, find_entry
+
+    entry = find_entry(cfg.model.model)
+    if entry is not None and entry.task != task:
+        fits = ", ".join(e.name for e in CATALOG if e.task == task)
+        raise ConfigError(
+            f"model {cfg.model.model!r} is a {entry.task} model, not for task {task}; "
+            f"choose one of {fits}, or a hub id / local folder"
+        )
+    data_task = dataset_task(cfg.data.dataset)
+    if data_task is not None and data_task != task:
+        from workbench.data.sources import builtin_names
+
+        raise ConfigError(
+            f"dataset {cfg.data.dataset!r} is made for task {data_task}, not {task}; "
+            f"built-in datasets for {task}: {', '.join(builtin_names(task)) or 'none'}"
+        )
+
+
+def write_predictions(path: Path, s: Session, probs: Any) -> None:
+    """One line per test example: text, true label, prediction and class probabilities."""
+    labels = s.data.labels
+    with open(path, "w", encoding="utf-8") as f:
+        for text, y, row in zip(s.data.test.texts, s.data.test.labels, probs.tolist(), strict=True):
+            pred = max(range(len(row)), key=row.__getitem__)
+            f.write(
+                json.dumps(
+                    {
+                        "text": text,
+                        "label": labels[y],
+                        "predicted": labels[pred],
+                        "confidence": row[pred],
+                        "probs": row,
+                    }
+                )
+                + "\n"
+            )
 
 
 def classification_metrics(

@@ -1,12 +1,16 @@
-"""Evaluate a model on a prepared loader: metrics plus per-example predictions in order."""
+"""Evaluate a classifier on a prepared loader: metrics plus per-example predictions in order.
+
+The causal-LM task evaluates with its own :func:`workbench.tasks.causal_lm.lm_metrics`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from workbench.tasks.base import Task
+if TYPE_CHECKING:
+    from workbench.tasks.text_classification import TextClassification
 
 
 @torch.no_grad()
@@ -35,7 +39,11 @@ def predict_loader(
 
 
 def evaluate(
-    model: torch.nn.Module, loader: Any, accelerator: Any, task: Task, label_names: list[str]
+    model: torch.nn.Module,
+    loader: Any,
+    accelerator: Any,
+    task: TextClassification,
+    label_names: list[str],
 ) -> dict[str, Any]:
     """Metrics dict (loss, accuracy, macro_f1, per_class, confusion_matrix) plus ``probs``."""
     out = predict_loader(model, loader, accelerator)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
 from workbench.methods import get_method
-from workbench.models.loading import quiet_transformers
+from workbench.tasks.base import metric_key
 from workbench.training.checkpoint import load_trainable
-from workbench.training.evaluation import evaluate
 from workbench.training.events import EventLog
 from workbench.training.memory import peak_gpu_memory_mb
 from workbench.training.rundir import write_json
@@ -39,7 +37,8 @@ def base_summary(s: Session | None, status: str, wall: float) -> dict[str, Any]:
             total_steps=s.total_steps,
             best_step=p.best_step,
             best_value=p.best_value,
-            metric=s.config.regularization.early_stopping_metric,
+            metric=metric_key(s.config.regularization.early_stopping_metric, s.task),
+            task=s.config.model.task,
             train_samples_per_second=round(p.samples / p.train_seconds, 2)
             if p.train_seconds
             else None,
@@ -65,26 +64,14 @@ def finish_run(
     evals = [e for e in log.events if e["type"] == "eval"]
     if evals:
         best = [e for e in evals if e["step"] == s.progress.best_step] or evals[-1:]
-        summary["val_loss"] = best[-1]["val_loss"]
-        summary["val_accuracy"] = best[-1]["val_accuracy"]
-        summary["val_macro_f1"] = best[-1]["val_macro_f1"]
+        for name in s.task.eval_metrics:  # val_loss, val_accuracy, … as the task measures
+            summary[name] = best[-1].get(name)
     if status == "completed":
         model = acc.unwrap_model(s.model)
         if tracking.best_weights is not None:
             load_trainable(model, tracking.best_weights)
-        log.emit("status", status="running", message="testing the best checkpoint")
-        test = evaluate(s.model, s.test_loader, acc, s.task, s.data.labels)
-        summary.update(
-            test_loss=test["loss"],
-            test_accuracy=test["accuracy"],
-            test_macro_f1=test["macro_f1"],
-            test_per_class=test["per_class"],
-            confusion_matrix=test["confusion_matrix"],
-        )
-        if acc.is_main_process:
-            write_predictions(run_dir / "test_predictions.jsonl", s, test["probs"])
-            with quiet_transformers():
-                export_model(s, run_dir)
+        # test metrics, prediction files and the exported model, as the task defines them
+        s.task.finish(s, run_dir, summary, log)
     if acc.is_main_process:
         write_json(run_dir / "summary.json", summary)
         save_curves(log.events, run_dir / "loss_curves.png")
@@ -101,26 +88,6 @@ def write_failure(
     if main and run_dir is not None and run_dir.is_dir():
         write_json(run_dir / "summary.json", summary)
     return summary
-
-
-def write_predictions(path: Path, s: Session, probs: Any) -> None:
-    """One line per test example: text, true label, prediction and class probabilities."""
-    labels = s.data.labels
-    with open(path, "w", encoding="utf-8") as f:
-        for text, y, row in zip(s.data.test.texts, s.data.test.labels, probs.tolist(), strict=True):
-            pred = max(range(len(row)), key=row.__getitem__)
-            f.write(
-                json.dumps(
-                    {
-                        "text": text,
-                        "label": labels[y],
-                        "predicted": labels[pred],
-                        "confidence": row[pred],
-                        "probs": row,
-                    }
-                )
-                + "\n"
-            )
 
 
 def export_model(s: Session, run_dir: Path) -> None:

@@ -72,9 +72,7 @@ def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:
             _apply_lr_change(s, control, log)
             with acc.accumulate(model):
                 with acc.autocast():
-                    out = model(
-                        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-                    )
+                    out = s.task.forward(model, batch)
                 loss = s.task.loss(out, batch, **loss_options)
                 if not torch.isfinite(loss):
                     raise NonFiniteLoss(f"loss became {loss.item()} at step {p.step + 1}")

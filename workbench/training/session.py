@@ -16,16 +16,14 @@ from torch.utils.data import DataLoader
 
 from workbench.cache import cached, file_stamp
 from workbench.config import ConfigError, TrainConfig
-from workbench.data import PreparedData, prepare_data
 from workbench.methods import count_parameters
 from workbench.regularization import Regularizer, build_regularizers
-from workbench.tasks import TASKS, Task
+from workbench.tasks import Task, get_task
 from workbench.training.batching import (
     Encoded,
     GroupedBatchSampler,
-    PadCollator,
+    PadCollator,  # noqa: F401 - TextClassification.collator looks it up here (bench swaps it)
     SortedBatchSampler,
-    encode,
     padding_waste,
 )
 
@@ -52,7 +50,7 @@ class Session:
 
     config: TrainConfig
     task: Task
-    data: PreparedData
+    data: Any  # the task's prepared data: PreparedData, InstructData …
     accelerator: Any
     model: torch.nn.Module
     tokenizer: Any
@@ -62,7 +60,7 @@ class Session:
     train_loader: Any
     val_loader: Any
     test_loader: Any
-    encoded: dict[str, Encoded]
+    encoded: dict[str, Encoded]  # or the task's own encoded splits (same ``lengths``)
     regularizers: list[Regularizer]
     steps_per_epoch: int
     total_steps: int
@@ -185,14 +183,14 @@ def lr_lambda(scheduler: str, warmup: int, total: int) -> Any:
 def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Session:
     """Prepare data, model, optimizer, schedule and loaders for ``cfg`` (already resolved)."""
     note = log.emit if log is not None else (lambda *a, **k: None)
-    task = TASKS["text-classification"]
+    task = get_task(cfg.model.task)
     accelerator = make_accelerator(cfg)
     note("status", status="running", message="preparing data")
     if source is None:  # a built-in or a file: cacheable (a DataFrame may change under us)
         key = (cfg.data, cfg.optim.seed, file_stamp(cfg.data.dataset))
-        data = cached("data", key, lambda: prepare_data(cfg.data, cfg.optim.seed))
+        data = cached(task.data_slot, key, lambda: task.prepare_data(cfg))
     else:
-        data = prepare_data(cfg.data, cfg.optim.seed, source)
+        data = task.prepare_data(cfg, source)
     note("status", status="running", message=f"loading model {cfg.model.model}")
     torch.manual_seed(cfg.optim.seed)  # the new head's initialization
     regularizers = build_regularizers(cfg)
@@ -208,12 +206,8 @@ def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Sess
     # Re-seed: a cache hit skips the head's random init, and training must not depend on it.
     torch.manual_seed(cfg.optim.seed)
     trainable, total = count_parameters(model)
-    encoded = {
-        name: encode(tokenizer, split.texts, split.labels, cfg.model.max_length)
-        for name, split in (("train", data.train), ("val", data.val), ("test", data.test))
-    }
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    collate = PadCollator(pad_id)
+    encoded = task.encode(tokenizer, data, cfg)
+    collate = task.collator(tokenizer)
     sampler = GroupedBatchSampler(
         encoded["train"].lengths,
         cfg.optim.batch_size,

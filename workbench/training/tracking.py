@@ -9,8 +9,8 @@ from typing import Any
 
 import torch
 
+from workbench.tasks.base import metric_key
 from workbench.training.checkpoint import save_checkpoint, trainable_state
-from workbench.training.evaluation import evaluate
 from workbench.training.events import EventLog
 from workbench.training.loop import Hooks
 from workbench.training.pinned import PinnedExamples
@@ -29,13 +29,11 @@ class RunTracking(Hooks):
     def on_evaluate(self, session: Session, **kwargs: Any) -> bool:
         s, p = session, session.progress
         reg = s.config.regularization
-        metrics = evaluate(s.model, s.val_loader, s.accelerator, s.task, s.data.labels)
-        name = reg.early_stopping_metric
-        value = {
-            "val_loss": metrics["loss"],
-            "val_accuracy": metrics["accuracy"],
-            "val_macro_f1": metrics["macro_f1"],
-        }[name]
+        metrics = s.task.evaluate(s, s.val_loader)
+        # e.g. {"val_loss": …, "val_accuracy": …, "val_macro_f1": …} for classification
+        fields = {m: metrics[m.removeprefix("val_")] for m in s.task.eval_metrics}
+        name = metric_key(reg.early_stopping_metric, s.task)  # val_loss where not measured
+        value = fields[name]
         lower_is_better = name == "val_loss"
         improved = p.best_value is None or (
             value < p.best_value if lower_is_better else value > p.best_value
@@ -49,9 +47,7 @@ class RunTracking(Hooks):
             "eval",
             step=p.step,
             epoch=p.epoch + p.batch_in_epoch / len(s.train_loader),
-            val_loss=metrics["loss"],
-            val_accuracy=metrics["accuracy"],
-            val_macro_f1=metrics["macro_f1"],
+            **fields,
             best=improved,
             metric=name,
         )

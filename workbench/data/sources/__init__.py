@@ -22,7 +22,7 @@ from workbench.data.sources.base import (
     check_frame,
     file_extension,
 )
-from workbench.data.sources.builtin import TweetsSentiment
+from workbench.data.sources.builtin import TweetsSentiment, TweetsSentimentInstruct
 from workbench.data.sources.dataframe import DataFrameSource
 from workbench.data.sources.delimited import DelimitedFile
 from workbench.data.sources.hf_dataset import HFDataset
@@ -34,6 +34,7 @@ SOURCES: dict[str, Source] = {
     s.name: s
     for s in (
         TweetsSentiment(),
+        TweetsSentimentInstruct(),
         DelimitedFile(),
         JsonRecords(),
         ParquetFile(),
@@ -88,9 +89,29 @@ def list_datasets() -> list[dict[str, Any]]:
                     "classes": len(source.classes),
                     "class_names": list(source.classes),
                     "available": source.available(),
+                    "task": source.task,
                 }
             )
     return out
+
+
+def builtin_dataset(name: object) -> BuiltinDataset | None:
+    """The built-in dataset called ``name``, or ``None``."""
+    for source in SOURCES.values():
+        if isinstance(source, BuiltinDataset) and source.accepts(name):
+            return source
+    return None
+
+
+def dataset_task(name: object) -> str | None:
+    """The task a built-in dataset is made for; ``None`` for files and tables."""
+    found = builtin_dataset(name)
+    return found.task if found is not None else None
+
+
+def builtin_names(task: str) -> list[str]:
+    """Names of the built-in datasets made for ``task``."""
+    return [s.name for s in SOURCES.values() if isinstance(s, BuiltinDataset) and s.task == task]
 
 
 def supported_extensions() -> list[str]:
@@ -119,6 +140,9 @@ __all__ = [
     "BuiltinDataset",
     "FileSource",
     "Source",
+    "builtin_dataset",
+    "builtin_names",
+    "dataset_task",
     "list_datasets",
     "read_source",
     "supported_extensions",

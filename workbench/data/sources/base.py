@@ -39,6 +39,8 @@ class BuiltinDataset(Source):
     #: Facts about the shipped data, so that listing datasets reads no rows.
     rows: ClassVar[int] = 0
     classes: ClassVar[tuple[str, ...]] = ()
+    #: The task this dataset is made for (``workbench.tasks``).
+    task: ClassVar[str] = "text-classification"
 
     def accepts(self, spec: object) -> bool:
         return isinstance(spec, str) and spec == self.name

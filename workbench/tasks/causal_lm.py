@@ -1,0 +1,264 @@
+"""Causal-LM instruction tuning: learn to generate the response to a prompt.
+
+Data are prompt → response pairs (:mod:`workbench.data.instruct`), rendered with the
+model's chat template when it has one. The loss is next-token cross-entropy on the
+response tokens only (:mod:`workbench.tasks.lm_batching`). Evaluation reports held-out
+loss, perplexity ``exp(loss)``, and exact-match accuracy: the share of examples whose
+whole response (end token included) is the model's greedy prediction at every position.
+With teacher forcing that is one forward pass, and it equals "greedy decoding reproduces
+the reference exactly", so it is measured on every validation round at no extra cost.
+
+At the end of a run the task writes ``generations.json``: greedy answers to fixed held-out
+prompts before fine-tuning (adapter disabled, or the pretrained weights for a full
+fine-tune) and after, side by side; and exports the adapter and the merged model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from workbench.cache import cached
+from workbench.data.instruct import InstructData, Pairs, derive_pairs, read_pairs
+from workbench.methods import get_method
+from workbench.models import load_tokenizer, resolve_model
+from workbench.tasks.base import Task
+from workbench.tasks.lm_batching import IGNORE, LMCollator, encode_pairs, end_token_id, pack
+
+if TYPE_CHECKING:
+    from workbench.config import TrainConfig
+    from workbench.regularization import Regularizer
+    from workbench.training.session import Session
+
+#: Held-out prompts whose answers are compared before vs after fine-tuning.
+GENERATION_PROMPTS = 8
+
+
+class CausalLM(Task):
+    name = "causal-lm"
+    summary = "Instruction tuning: a causal LM learns to generate the response to a prompt."
+    methods = ("full", "freeze", "lora", "ia3")
+    eval_metrics = ("val_loss", "val_perplexity", "val_accuracy")
+    data_slot: ClassVar[str] = "data-causal-lm"
+
+    def validate(self, cfg: TrainConfig) -> None:
+        from workbench.tasks.text_classification import _check_catalog_task
+
+        super().validate(cfg)
+        _check_catalog_task(cfg, self.name)
+
+    def prepare_data(self, cfg: TrainConfig, source: Any = None) -> InstructData:
+        from workbench.data.sources import builtin_dataset
+
+        builtin = builtin_dataset(cfg.data.dataset) if source is None else None
+        base = getattr(builtin, "derived_from", None)
+        if builtin is not None and base:
+            return derive_pairs(cfg.data, cfg.optim.seed, base, builtin.template)  # type: ignore[attr-defined]
+        return read_pairs(cfg.data, cfg.optim.seed, source)
+
+    def load_model(
+        self, cfg: TrainConfig, data: InstructData, regularizers: list[Regularizer]
+    ) -> tuple[torch.nn.Module, Any]:
+        source = resolve_model(cfg.model.model)
+        tokenizer = load_tokenizer(source, cfg.model.trust_remote_code)
+        if tokenizer.pad_token_id is None:  # padding is masked out; any id will do
+            tokenizer.pad_token = tokenizer.eos_token or tokenizer.sep_token
+        model = cached(
+            "model-lm",
+            self.model_key(cfg, regularizers),
+            lambda: self.load_pretrained(cfg, regularizers),
+            copy_out=True,
+        )
+        model = get_method(cfg.model.method).apply(model, cfg.model)
+        return model, tokenizer
+
+    def model_key(self, cfg: TrainConfig, regularizers: list[Regularizer]) -> Any:
+        return (
+            cfg.model.model,
+            cfg.model.trust_remote_code,
+            tuple(r.name for r in regularizers),
+            cfg.regularization.dropout,
+            cfg.regularization.attention_dropout,
+        )
+
+    def load_pretrained(self, cfg: TrainConfig, regularizers: list[Regularizer]) -> Any:
+        """The pretrained causal LM, with regularizer overrides (dropout) in its config."""
+        from transformers import AutoConfig
+
+        from workbench.models.loading import load_causal_lm, materialize
+
+        source = materialize(resolve_model(cfg.model.model))
+        base = AutoConfig.from_pretrained(
+            source.path,
+            local_files_only=source.local,
+            trust_remote_code=cfg.model.trust_remote_code,
+        )
+        overrides: dict[str, Any] = {}
+        for reg in regularizers:
+            overrides.update(reg.model_overrides(cfg, base))
+        return load_causal_lm(source, cfg.model.trust_remote_code, overrides)
+
+    def encode(self, tokenizer: Any, data: InstructData, cfg: TrainConfig) -> dict[str, Any]:
+        n = cfg.model.max_length
+        out = {s: encode_pairs(tokenizer, getattr(data, s), n) for s in ("train", "val", "test")}
+        if cfg.model.packing:  # training rows only: evaluation stays one example per row
+            out["train"] = pack(out["train"], n)
+        return out
+
+    def collator(self, tokenizer: Any) -> Any:
+        pad = tokenizer.pad_token_id
+        return LMCollator(pad if pad is not None else end_token_id(tokenizer))
+
+    def forward(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> Any:
+        # No KV cache while training; with a cache transformers would not detect packing.
+        if "position_ids" in batch:  # packed rows: the mask comes from the position ids
+            return model(
+                input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False
+            )
+        return model(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
+        )
+
+    def loss(self, outputs: Any, batch: dict[str, torch.Tensor], **options: Any) -> torch.Tensor:
+        # Position t predicts token t+1: shift, then average over response tokens only.
+        logits = outputs.logits[:, :-1].float()  # (batch, tokens-1, vocab), fp32 for the softmax
+        target = batch["labels"][:, 1:]
+        return F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]),
+            target.reshape(-1),
+            ignore_index=IGNORE,
+            label_smoothing=float(options.get("label_smoothing", 0.0)),
+        )
+
+    def evaluate(self, s: Session, loader: Any) -> dict[str, Any]:
+        return lm_metrics(s.model, loader, s.accelerator, self, _split_of(s, loader))
+
+    def finish(self, s: Session, run_dir: Path, summary: dict[str, Any], log: Any) -> None:
+        from workbench.models.loading import quiet_transformers
+        from workbench.training.finish import export_model
+
+        log.emit("status", status="running", message="testing the best checkpoint")
+        test = self.evaluate(s, s.test_loader)
+        summary.update(
+            test_loss=test["loss"],
+            test_perplexity=test["perplexity"],
+            test_accuracy=test["accuracy"],
+            test_per_class=test.get("per_class"),
+            task=self.name,
+        )
+        log.emit("status", status="running", message="generating answers before vs after")
+        rows = self.generation_table(s)
+        summary["generations_after_exact_match"] = _share(rows, "after_match")
+        summary["generations_before_exact_match"] = _share(rows, "before_match")
+        if s.accelerator.is_main_process:
+            (run_dir / "generations.json").write_text(
+                json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8"
+            )
+            with quiet_transformers():
+                export_model(s, run_dir)
+
+    def generation_table(self, s: Session, n: int = GENERATION_PROMPTS) -> list[dict[str, Any]]:
+        """Greedy answers to the first ``n`` test prompts, before and after fine-tuning."""
+        from workbench.tasks.generation import base_model_of, comparison_rows, generate_answers
+
+        test: Pairs = s.data.test
+        prompts, refs = test.prompts[:n], test.responses[:n]
+        longest = max(
+            (len(s.tokenizer(r, add_special_tokens=False)["input_ids"]) for r in refs), default=8
+        )
+        budget = min(64, longest + 8)
+        model = s.accelerator.unwrap_model(s.model)
+        after = generate_answers(model, s.tokenizer, prompts, budget)
+        if get_method(s.config.model.method).uses_peft:
+            with base_model_of(model) as base:
+                before = generate_answers(base, s.tokenizer, prompts, budget)
+        else:  # the pretrained weights, from the model cache (or disk)
+            regs = s.regularizers
+            pretrained = cached(
+                "model-lm",
+                self.model_key(s.config, regs),
+                lambda: self.load_pretrained(s.config, regs),
+            )
+            pretrained.to(next(model.parameters()).device)
+            before = generate_answers(pretrained, s.tokenizer, prompts, budget)
+        return comparison_rows(prompts, refs, before, after)
+
+
+def _share(rows: list[dict[str, Any]], key: str) -> float | None:
+    return sum(bool(r[key]) for r in rows) / len(rows) if rows else None
+
+
+def _split_of(s: Session, loader: Any) -> Pairs:
+    return s.data.test if loader is s.test_loader else s.data.val
+
+
+@torch.no_grad()
+def lm_metrics(
+    model: torch.nn.Module,
+    loader: Any,
+    accelerator: Any,
+    task: Task,
+    pairs: Pairs | None = None,
+) -> dict[str, Any]:
+    """Token-level loss, perplexity and exact-match accuracy over ``loader``.
+
+    With answer classes (a derived classification dataset) also exact-match per class.
+    """
+    was_training = model.training
+    model.eval()
+    nll: list[torch.Tensor] = []
+    tokens: list[torch.Tensor] = []
+    match: list[torch.Tensor] = []
+    index: list[torch.Tensor] = []
+    # Without an Accelerator (evaluating an exported model): no autocast, nothing to gather.
+    autocast = accelerator.autocast if accelerator is not None else contextlib.nullcontext
+    try:
+        for batch in loader:
+            if accelerator is None:
+                device = next(model.parameters()).device
+                batch = {k: v.to(device) for k, v in batch.items()}
+            with autocast():
+                out = task.forward(model, batch)
+            logits = out.logits[:, :-1].float()  # (batch, tokens-1, vocab)
+            target = batch["labels"][:, 1:]
+            scored = target != IGNORE
+            token_nll = (
+                F.cross_entropy(logits.transpose(1, 2), target.clamp_min(0), reduction="none")
+                * scored
+            )
+            right = (logits.argmax(-1) == target) | ~scored
+            per = (token_nll.sum(1), scored.sum(1), right.all(1).long(), batch["index"])
+            if accelerator is not None:  # drops samples duplicated to even out shards
+                per = accelerator.gather_for_metrics(per)
+            for bucket, value in zip((nll, tokens, match, index), per, strict=True):
+                bucket.append(value.cpu())
+    finally:
+        model.train(was_training)
+    order = torch.argsort(torch.cat(index))
+    total_nll, total_tokens = torch.cat(nll).sum().item(), torch.cat(tokens).sum().item()
+    exact = torch.cat(match)[order]
+    loss = total_nll / max(total_tokens, 1)
+    metrics: dict[str, Any] = {
+        "loss": loss,
+        "perplexity": math.exp(min(loss, 50.0)),  # capped: exp overflows on a diverged model
+        "accuracy": float(exact.float().mean()) if len(exact) else 0.0,
+        "exact": exact.tolist(),
+    }
+    if pairs is not None and pairs.labels and len(pairs.labels) == len(exact):
+        classes = sorted(set(pairs.responses))
+        metrics["per_class"] = {
+            c: {
+                "exact_match": float(
+                    exact[[i for i, r in enumerate(pairs.responses) if r == c]].float().mean()
+                ),
+                "support": sum(r == c for r in pairs.responses),
+            }
+            for c in classes
+        }
+    return metrics

@@ -1,0 +1,70 @@
+"""A finished causal-LM run, read back from its directory: model, evaluation, generations.
+
+``model/`` holds the merged model (plain transformers); ``adapter/`` the peft adapter of a
+LoRA/IA3 run. With an adapter the fine-tuned model is rebuilt as *pretrained + adapter*, so
+the adapter can be switched off again to compare with the base model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from workbench.config import TrainConfig
+from workbench.errors import RunError
+
+
+def load_run_lm(path: Path, config: TrainConfig, use_adapter: bool = True) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` of a finished causal-LM run (a PeftModel when it has an adapter)."""
+    from transformers import AutoTokenizer
+
+    from workbench.models.loading import load_causal_lm, quiet_transformers, resolve_model
+
+    adapter, merged = path / "adapter", path / "model"
+    with quiet_transformers():
+        if use_adapter and (adapter / "adapter_config.json").is_file():
+            from peft import PeftModel
+
+            base = load_causal_lm(resolve_model(config.model.model), config.model.trust_remote_code)
+            model = PeftModel.from_pretrained(base, str(adapter))
+            tokenizer = AutoTokenizer.from_pretrained(str(adapter))
+        elif (merged / "config.json").is_file():
+            from workbench.models.loading import ModelSource
+
+            model = load_causal_lm(ModelSource(str(merged), str(merged), True))
+            tokenizer = AutoTokenizer.from_pretrained(str(merged))
+        else:
+            raise RunError(
+                f"run {path} has no exported model (model/ is missing); resume it with "
+                f"--resume {path} to finish it"
+            )
+    model.eval()
+    return model, tokenizer
+
+
+def evaluate_run_lm(path: Path, config: TrainConfig, batch_size: int = 16) -> dict[str, Any]:
+    """Test loss, perplexity and exact-match of the exported model, recomputed from disk."""
+    from torch.utils.data import DataLoader
+
+    from workbench.tasks.causal_lm import CausalLM, lm_metrics
+    from workbench.tasks.lm_batching import encode_pairs
+
+    task = CausalLM()
+    model, tokenizer = load_run_lm(path, config, use_adapter=False)
+    data = task.prepare_data(config)
+    encoded = encode_pairs(tokenizer, data.test, config.model.max_length)
+    loader = DataLoader(encoded, batch_size=batch_size, collate_fn=task.collator(tokenizer))
+    metrics = lm_metrics(model, loader, None, task, data.test)
+    metrics.pop("exact", None)
+    metrics["examples"] = len(data.test)
+    return metrics
+
+
+def read_generations(path: Path) -> list[dict[str, Any]]:
+    """Rows of ``generations.json`` (before vs after answers), or [] when there is none."""
+    file = path / "generations.json"
+    if not file.is_file():
+        return []
+    rows = json.loads(file.read_text(encoding="utf-8"))
+    return rows if isinstance(rows, list) else []
