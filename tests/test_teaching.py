@@ -93,6 +93,14 @@ def test_run_variants_trains_each_and_the_table_shows_what_differs(
     assert rows[1]["trainable_parameters"] < rows[0]["trainable_parameters"]
     assert all(0 <= r["test_macro_f1"] <= 1 for r in rows)
     assert memory_estimate(runs["full"]) is None  # a local folder: no catalog shape
+    # The notebook view: overlay PNG + escaped table; labels are the caller's.
+    from widgets.compare import compare
+
+    view = compare({"<b>full</b>": runs["full"], "head only": runs["head only"].path})
+    assert view._repr_png_().startswith(b"\x89PNG")
+    page = view._repr_html_()
+    assert "&lt;b&gt;full&lt;/b&gt;" in page and "<b>full</b>" not in page
+    assert [r["run"] for r in view.rows] == ["<b>full</b>", "head only"]
     with pytest.raises(ConfigError, match="lr must be in"):
         run_variants(base, {"bad": {"lr": 5.0}}, data=toy_frame(12))
 
