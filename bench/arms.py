@@ -11,8 +11,10 @@ an arm (say, the engine with the live widget attached), write one more decorated
 
 Every arm trains the same model (seeded head), on the same cleaned training texts
 (``workbench.data.prepare_data``), with AdamW (weight decay on weights, not on biases or
-LayerNorm), linear warmup and decay, gradient clipping, fp32 on CPU, for exactly
-``settings.steps`` optimizer steps. Nothing evaluates or saves during those steps.
+LayerNorm), linear warmup and decay, gradient clipping, for exactly ``settings.steps``
+optimizer steps, on ``settings.device``: fp32 on CPU; on CUDA bf16 autocast (fp16 on a GPU
+without bf16), fused AdamW and SDPA attention in every arm, ``torch.compile`` in every arm
+when ``settings.compile``. Nothing evaluates or saves during those steps.
 """
 
 from __future__ import annotations
@@ -94,6 +96,15 @@ def load_model(s: BenchSettings, labels: list[str]) -> Any:
     )
 
 
+def autocast_precision(s: BenchSettings) -> str:
+    """What the matmuls run in: fp32 on CPU; bf16 on CUDA (fp16 on GPUs without bf16)."""
+    import torch
+
+    if s.device != "cuda":
+        return "fp32"
+    return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
+
+
 def describe_adamw(optimizer: Any) -> str:
     """Which AdamW implementation ``optimizer`` runs (unwrapping Accelerate's wrapper).
 
@@ -127,6 +138,7 @@ def hf_trainer(
     ``optim`` overrides the Trainer's default optimizer (``adamw_torch_fused`` on torch ≥ 2.8).
     """
     import datasets
+    import torch
     from transformers import (
         AutoTokenizer,
         DataCollatorWithPadding,
@@ -137,6 +149,8 @@ def hf_trainer(
 
     class StepStamps(TrainerCallback):  # type: ignore[misc]  # transformers is untyped here
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if s.device == "cuda":
+                torch.cuda.synchronize()  # stamp when the GPU is done, as B's .item() does
             rec.step_end()
 
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
@@ -171,7 +185,10 @@ def hf_trainer(
             save_strategy="no",
             report_to="none",
             disable_tqdm=True,
-            use_cpu=True,
+            use_cpu=s.device == "cpu",
+            bf16=autocast_precision(s) == "bf16",
+            fp16=autocast_precision(s) == "fp16",
+            torch_compile=s.compile,
             seed=s.seed,
             **({"optim": optim} if optim else {}),
         )
@@ -186,19 +203,29 @@ def hf_trainer(
         metrics = trainer.train().metrics
     rec.reported_samples_per_s = metrics.get("train_samples_per_second")
     rec.notes["optimizer"] = describe_adamw(trainer.optimizer)
+    rec.measure_flops(model, s.device, autocast_precision(s))
 
 
 # -- B: the workbench engine ---------------------------------------------------------------------
 @arm("B", "Workbench engine, length-grouped", "length-grouped")
 @arm("B-random", "Workbench engine, random batches", "random")
-@arm("B-fused", "Workbench engine, random, fused AdamW (what-if)", "random", fused=True)
+@arm("C", "Workbench engine + live widget, length-grouped", "length-grouped", widget=True)
+@arm("B-fused", "Workbench engine, random, fused AdamW (what-if)", "random", adamw="fused")
+@arm("B-loop", "Workbench engine, random, for-loop AdamW (what-if)", "random", adamw="loop")
 def workbench_engine(
-    s: BenchSettings, rec: StepRecorder, grouped: bool, fused: bool = False
+    s: BenchSettings,
+    rec: StepRecorder,
+    grouped: bool,
+    adamw: str | None = None,
+    widget: bool = False,
 ) -> None:
     """``workbench.train(cfg, block=True)``, headless; step times and losses from its events.
 
-    ``fused`` swaps in a fused AdamW (same groups and rate) to measure that engine change
-    without editing the engine.
+    ``widget``: train through the notebook's ``TrainPanel`` instead (arm C): Train clicked,
+    the run in its worker thread, the panel's throttled pump drawing the live curve — the
+    code of ``bench/widget_overhead.py``. ``adamw`` swaps in a fused (``"fused"``) or
+    single-tensor for-loop (``"loop"``) AdamW, same groups and rate, to measure that engine
+    choice without editing the engine.
     """
     import workbench
     from workbench.training import session
@@ -210,8 +237,8 @@ def workbench_engine(
         return RecordingCollator(pad_collator(pad_id), rec)
 
     session.PadCollator = recording_pad_collator  # type: ignore[assignment,misc]  # a stand-in
-    if fused:
-        session.build_optimizer = _fused_adamw(session.build_optimizer)
+    if adamw is not None:
+        session.build_optimizer = _adamw_variant(session.build_optimizer, adamw == "fused")
     with tempfile.TemporaryDirectory() as runs:
         cfg = workbench.TrainConfig().replace(
             model=s.model,
@@ -228,12 +255,19 @@ def workbench_engine(
             weight_decay=s.weight_decay,
             max_grad_norm=s.max_grad_norm,
             batching="length-grouped" if grouped else "random",
-            device="cpu",
-            precision="fp32",
+            device=s.device,
+            precision="auto",  # fp32 on CPU, bf16 autocast on a CUDA GPU with bf16
+            compile=s.compile,
             save_checkpoints=False,
             runs_dir=runs,
         )
-        handle = workbench.train(cfg, block=True)
+        if widget:
+            from widget_overhead import train_in_panel
+
+            handle, panel, _ = train_in_panel(cfg)
+            rec.notes["frames"] = panel.curves.curve_points()
+        else:
+            handle = workbench.train(cfg, block=True)
     if handle.error is not None:
         raise RuntimeError(f"the engine run failed: {handle.error}") from handle.error
     for event in handle.history:
@@ -244,20 +278,23 @@ def workbench_engine(
     rec.reported_samples_per_s = summary.get("train_samples_per_second")
     if handle.session is not None:
         rec.notes["optimizer"] = describe_adamw(handle.session.optimizer)
+        model = handle.session.accelerator.unwrap_model(handle.session.model)
+        rec.measure_flops(model, s.device, autocast_precision(s))
 
 
-def _fused_adamw(build: Callable[..., Any]) -> Callable[..., Any]:
-    """``build_optimizer`` returning a fused AdamW over the same parameter groups."""
+def _adamw_variant(build: Callable[..., Any], fused: bool) -> Callable[..., Any]:
+    """``build_optimizer`` returning a fused (or for-loop) AdamW over the same groups."""
     import torch
 
-    def build_fused(model: Any, cfg: Any, *args: Any, **kwargs: Any) -> Any:
+    def build_variant(model: Any, cfg: Any, *args: Any, **kwargs: Any) -> Any:
         groups = [
             {"params": g["params"], "weight_decay": g["weight_decay"]}
             for g in build(model, cfg, *args, **kwargs).param_groups
         ]
-        return torch.optim.AdamW(groups, lr=cfg.optim.lr, fused=True)
+        kind = {"fused": True} if fused else {"foreach": False}
+        return torch.optim.AdamW(groups, lr=cfg.optim.lr, **kind)  # type: ignore[arg-type]
 
-    return build_fused
+    return build_variant
 
 
 # -- D: a bare PyTorch loop, the floor ---------------------------------------------------------
@@ -274,7 +311,7 @@ def bare_pytorch(s: BenchSettings, rec: StepRecorder, grouped: bool) -> None:
     from transformers import AutoTokenizer
 
     from workbench.training.batching import GroupedBatchSampler
-    from workbench.training.session import lr_lambda
+    from workbench.training.session import fused_adamw, lr_lambda
 
     data = prepare(s)
     tokenizer = AutoTokenizer.from_pretrained(s.model)
@@ -284,7 +321,16 @@ def bare_pytorch(s: BenchSettings, rec: StepRecorder, grouped: bool) -> None:
     # The engine re-seeds after loading its model; doing the same gives D the engine's
     # dropout masks, so its losses can be compared with B's step for step.
     torch.manual_seed(s.seed)
+    device = torch.device(s.device)
+    model.to(device)
+    precision = autocast_precision(s)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
     sampler = GroupedBatchSampler([len(x) for x in ids], s.batch_size, s.seed, grouped)
+    batches: list[list[int]] = []
+    while len(batches) < s.steps:  # epoch after epoch, as the engine's loader goes on
+        sampler.set_epoch(len(batches) // len(sampler))
+        batches += sampler.batches()
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "LayerNorm" not in n]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "LayerNorm" in n]
@@ -294,11 +340,13 @@ def bare_pytorch(s: BenchSettings, rec: StepRecorder, grouped: bool) -> None:
             {"params": no_decay, "weight_decay": 0},
         ],
         lr=s.lr,
+        fused=fused_adamw(device),  # the engine's choice of implementation
     )
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda("linear", s.warmup_steps, s.steps))
     pad_id = tokenizer.pad_token_id or 0
+    forward = torch.compile(model, dynamic=True) if s.compile else model
     model.train()
-    for rows in sampler.batches()[: s.steps]:
+    for rows in batches[: s.steps]:
         width = max(len(ids[i]) for i in rows)
         input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)  # (batch, tokens)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
@@ -306,16 +354,22 @@ def bare_pytorch(s: BenchSettings, rec: StepRecorder, grouped: bool) -> None:
             input_ids[r, : len(ids[i])] = torch.tensor(ids[i])
             mask[r, : len(ids[i])] = 1
         rec.batch(input_ids, mask)
-        logits = model(input_ids=input_ids, attention_mask=mask).logits
-        loss = F.cross_entropy(logits, torch.tensor([labels[i] for i in rows]))
-        loss.backward()
+        target = torch.tensor([labels[i] for i in rows])
+        input_ids, mask, target = input_ids.to(device), mask.to(device), target.to(device)
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            logits = forward(input_ids=input_ids, attention_mask=mask).logits
+        loss = F.cross_entropy(logits.float(), target)
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
         torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm)
-        opt.step()
+        scaler.step(opt)
+        scaler.update()
         sched.step()
         opt.zero_grad(set_to_none=True)
         rec.loss(loss.item())
         rec.step_end()
     rec.notes["optimizer"] = describe_adamw(opt)
+    rec.measure_flops(model, s.device, precision)
 
 
 # -- one arm-run per process -----------------------------------------------------------------------

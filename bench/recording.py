@@ -16,6 +16,10 @@ report compares, with one definition for all arms:
   it far less than the window figure, and it stays comparable across different batches.
 * **real tokens** are non-pad tokens (attention-mask ones); **padding waste** is the share
   of computed token positions (batch × padded width) that are padding, over all N steps.
+* **MFU** (CUDA only) is the useful training FLOPs of steps 2..N — the convention of
+  ``workbench.training.flops``, on real tokens — over the same window, divided by the
+  device's dense peak for the precision the matmuls ran in; **peak GPU memory** is
+  ``torch.cuda.max_memory_allocated`` at the end of the arm-run.
 * **time to first loss** runs from the moment ``run.py`` launched the process (interpreter
   start, imports, data preparation, tokenization and model loading included) to the moment
   step 1's loss was known.
@@ -43,6 +47,7 @@ class BatchShape:
     real_tokens: int
     padded_tokens: int
     fingerprint: int
+    lengths: list[int]  # real tokens of each example: the attention term of the FLOPs
 
 
 @dataclass
@@ -56,14 +61,24 @@ class StepRecorder:
     first_loss_at: float | None = None
     reported_samples_per_s: float | None = None  # the arm's own number, for comparison
     notes: dict[str, Any] = field(default_factory=dict)
+    flops: Any = None  # a workbench.training.flops.FlopsModel of the trained model
+    peak_flops: float | None = None  # the device's dense peak FLOP/s; None: no MFU
 
     def batch(self, input_ids: Any, attention_mask: Any) -> None:
         """Record a collated batch from its (batch, tokens) ids and attention mask."""
         n, width = attention_mask.shape
         real, total = int(attention_mask.sum()), int(n * width)
+        lengths = [int(x) for x in attention_mask.sum(dim=1).tolist()]
         self.batches.append(
-            BatchShape(int(n), real, total, int((input_ids * attention_mask).sum()))
+            BatchShape(int(n), real, total, int((input_ids * attention_mask).sum()), lengths)
         )
+
+    def measure_flops(self, model: Any, device: str, precision: str) -> None:
+        """Count ``model``'s training FLOPs and look the device's peak up (CUDA only)."""
+        from workbench.training.flops import device_peak, flops_model
+
+        self.flops = flops_model(model)
+        self.peak_flops = device_peak(device, precision)
 
     def step_end(self, at: float | None = None) -> None:
         self.step_ends.append(time.time() if at is None else at)
@@ -90,6 +105,7 @@ class StepRecorder:
         assert self.first_loss_at is not None
         seconds = [b - a for a, b in zip(self.step_ends, self.step_ends[1:], strict=False)]
         per_step = [b.real_tokens / t for b, t in zip(timed, seconds, strict=True) if t > 0]
+        useful = sum(self.flops.step(b.lengths) for b in timed) if self.flops else None
         return {
             "steps": steps,
             "samples_per_s": sum(b.examples for b in timed) / window if window else None,
@@ -103,6 +119,11 @@ class StepRecorder:
             "step_seconds": seconds,
             "batch_fingerprints": [b.fingerprint for b in trained],
             "peak_rss_mb": peak_rss_mb(),
+            "peak_gpu_mb": peak_gpu_mb(),
+            "tflops_per_s": useful / window / 1e12 if useful and window else None,
+            "mfu": useful / window / self.peak_flops
+            if useful and window and self.peak_flops
+            else None,
             "reported_samples_per_s": self.reported_samples_per_s,
             "notes": self.notes,
         }
@@ -119,6 +140,15 @@ class RecordingCollator:
         batch = self.collate(examples)
         self.recorder.batch(batch["input_ids"], batch["attention_mask"])
         return batch
+
+
+def peak_gpu_mb() -> float | None:
+    """Peak CUDA memory allocated by tensors in this process, in MiB; None without CUDA."""
+    import torch
+
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return None
+    return torch.cuda.max_memory_allocated() / 2**20
 
 
 def peak_rss_mb() -> float:

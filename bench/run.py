@@ -2,13 +2,17 @@
 
 ``make bench`` runs this file. It trains every arm (``bench/arms.py``) for the same number
 of optimizer steps on the same model, data and hyperparameters, each arm-run in a fresh
-process, interleaving the arms (A B D A-random B-random, then again) so slow phases of a
-shared machine hit every arm alike, and repeats the round. It prints a Markdown report
+process, interleaving the arms (A B C D A-random B-random, then again) so slow phases of
+a shared machine hit every arm alike, and repeats the round. It prints a Markdown report
 and writes it to ``docs/benchmarks.md``.
 
-    python bench/run.py                  # the real comparison (~11 min on 2 idle cores)
+    python bench/run.py                  # the real comparison (~14 min on 2 idle cores)
     python bench/run.py --quick --out /tmp/bench.md   # smoke test: tiny model, 1 repeat
-    python bench/run.py --arms A-random,B-random,B-fused --out /tmp/what-if.md
+    python bench/run.py --arms A-random,B-random,B-loop --out /tmp/what-if.md
+    python bench/run.py --device cuda --workload bert-base --steps 200 --out docs/bench-gpu.md
+
+On CUDA every arm trains with bf16 autocast, fused AdamW and SDPA attention (``--compile``
+adds torch.compile to every arm), and the report adds peak GPU memory and MFU columns.
 
 Other jobs on the machine stretch the run (42 min at a load average of 4-6 on 2 cores)
 and blur absolute numbers; the interleaved, paired ratios hold up better.
@@ -32,11 +36,11 @@ from typing import Any
 
 from arms import ARMS, OFFLINE_ENV
 from report import describe_machine, render
-from settings import BenchSettings, full_settings, quick_settings
+from settings import BenchSettings, bert_base_settings, full_settings, quick_settings
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE.parent / "docs" / "benchmarks.md"
-DEFAULT_ORDER = ("A", "B", "D", "A-random", "B-random")
+DEFAULT_ORDER = ("A", "B", "C", "D", "A-random", "B-random")
 MARKER = "BENCH_RESULT "
 
 
@@ -91,11 +95,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--arms",
         default=",".join(DEFAULT_ORDER),
-        help="comma-separated arms, in run order; what-if arms: B-fused, A-foreach",
+        help="comma-separated arms, in run order; what-if arms: B-fused, B-loop, A-foreach",
     )
+    parser.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: cuda if visible"
+    )
+    parser.add_argument(
+        "--workload",
+        choices=("minilm", "bert-base"),
+        default="minilm",
+        help="packaged MiniLM-L6, or a random bert-base-sized BERT (for GPUs)",
+    )
+    parser.add_argument("--compile", action="store_true", help="torch.compile in every arm")
+    parser.add_argument("--batch-size", type=int, default=None, help="examples per step (32)")
     parser.add_argument("--json", type=Path, default=None, help="also write raw results here")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per arm-run")
     return parser.parse_args(argv)
+
+
+def pick_device(choice: str) -> str:
+    """``cuda`` when asked for or (``auto``) visible; checked here, not in every arm."""
+    import torch
+
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA GPU is visible; use --device cpu")
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return choice
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,15 +132,24 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"unknown arm(s) {', '.join(unknown)}; known: {', '.join(sorted(ARMS))}")
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
-        s = quick_settings(Path(work)) if args.quick else full_settings()
+        if args.quick:
+            s = quick_settings(Path(work))
+        elif args.workload == "bert-base":
+            s = bert_base_settings(Path(work))
+        else:
+            s = full_settings()
+        s = dataclasses.replace(s, device=pick_device(args.device), compile=args.compile)
         if args.steps is not None:
             s = dataclasses.replace(s, steps=args.steps)
+        if args.batch_size is not None:
+            s = dataclasses.replace(s, batch_size=args.batch_size)
         repeats = args.repeats or (1 if args.quick else 3)
         results = run_rounds(s, order, repeats, args.timeout)
     labels = {name: (ARMS[name].label, ARMS[name].batching) for name in order}
     text = render(s, results, labels, describe_machine(), order, repeats, time.time() - started)
     print(text)
-    out = args.out if args.out is not None else (None if args.quick else DEFAULT_OUT)
+    default_out = DEFAULT_OUT if s.device == "cpu" else DEFAULT_OUT.with_name("benchmarks-gpu.md")
+    out = args.out if args.out is not None else (None if args.quick else default_out)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")

@@ -34,6 +34,8 @@ class BenchSettings:
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     last_losses: int = 5  # "final loss" = mean training loss of the last this-many steps
+    device: str = "cpu"  # "cpu" or "cuda": every arm trains there (bf16 autocast on CUDA)
+    compile: bool = False  # torch.compile in every arm (Trainer: torch_compile=True)
 
     @property
     def warmup_steps(self) -> int:
@@ -70,6 +72,20 @@ def full_settings(steps: int = 20) -> BenchSettings:
     return BenchSettings(model=str(folder), model_label="all-MiniLM-L6-v2 (packaged)", steps=steps)
 
 
+def bert_base_settings(workdir: Path, steps: int = 20) -> BenchSettings:
+    """A randomly initialized BERT of bert-base's shape (12 layers, hidden 768, 110M
+    parameters) on the built-in tweets: weights do not change speed, and no download is
+    needed. Meant for a GPU; on 2 CPU cores one step takes several seconds."""
+    model_dir = workdir / "bert-base-random"
+    if not (model_dir / "config.json").is_file():
+        _save_random_bert(model_dir, hidden=768, layers=12, heads=12, intermediate=3072)
+    return BenchSettings(
+        model=str(model_dir),
+        model_label="bert-base-sized BERT, randomly initialized (12 layers, hidden 768)",
+        steps=steps,
+    )
+
+
 def quick_settings(workdir: Path) -> BenchSettings:
     """Smoke-test settings: a tiny random BERT and 240 synthetic texts, 4 steps of 16."""
     model_dir = workdir / "tiny-bert"
@@ -94,20 +110,28 @@ def quick_settings(workdir: Path) -> BenchSettings:
 
 def _save_tiny_bert(folder: Path) -> None:
     """A seeded, randomly initialized 2-layer BERT with the packaged model's tokenizer."""
+    _save_random_bert(folder, hidden=32, layers=2, heads=2, intermediate=64, positions=64)
+
+
+def _save_random_bert(
+    folder: Path, hidden: int, layers: int, heads: int, intermediate: int, positions: int = 512
+) -> None:
+    """A seeded, randomly initialized BERT classifier with the packaged model's tokenizer."""
     import torch
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
     from workbench.models import packaged_model_dir
 
     tokenizer = AutoTokenizer.from_pretrained(packaged_model_dir())
-    tokenizer.model_max_length = 64  # the position table below; truncation must not pass it
-    config = BertConfig(
+    # the position table below; truncation must not pass it
+    tokenizer.model_max_length = min(positions, tokenizer.model_max_length)
+    config = BertConfig(  # type: ignore[call-arg]  # num_labels reaches PretrainedConfig
         vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate,
+        max_position_embeddings=positions,
         num_labels=3,
     )
     torch.manual_seed(0)

@@ -44,19 +44,30 @@ def headless(cfg, out: Path) -> dict:  # type: ignore[no-untyped-def]
     return {"samples_per_s": h.summary["train_samples_per_second"], "first_loss_s": first - t0}
 
 
-def with_widget(cfg) -> dict:  # type: ignore[no-untyped-def]
+def train_in_panel(cfg):  # type: ignore[no-untyped-def]
+    """Train ``cfg`` as the notebook does: a ``TrainPanel``, **Train** clicked, the run in
+    its worker thread and the panel's throttled pump drawing the live curve (Agg PNG frames
+    into an ``Image`` widget) until the run has ended. No front end is connected: widget
+    updates are serialized as in a kernel and go nowhere (the comm is simulated by having
+    none). Returns ``(handle, panel, clicked_at)``; ``bench/arms.py`` arm C uses this too.
+    """
     from widgets import TrainPanel
 
     panel = TrainPanel(cfg)
-    t0 = time.time()
+    clicked = time.time()
     panel.train_button.click()  # what the user does
     h = panel.handle
-    while not any(e["type"] == "step" for e in h.history):
-        time.sleep(0.005)
-    first = next(e["time"] for e in h.history if e["type"] == "step")
+    if h is None:
+        raise RuntimeError(f"Train did not start a run: {panel.form.error.value}")
     h.wait()
     while panel.live or (panel.pump is not None and panel.pump.alive):
         time.sleep(0.05)
+    return h, panel, clicked
+
+
+def with_widget(cfg) -> dict:  # type: ignore[no-untyped-def]
+    h, panel, t0 = train_in_panel(cfg)
+    first = next(e["time"] for e in h.history if e["type"] == "step")
     return {
         "samples_per_s": h.summary["train_samples_per_second"],
         "first_loss_s": first - t0,
