@@ -102,6 +102,8 @@ class RunState:
                 self.new_eval = True
             elif kind == "setup":
                 self.setup = e
+            elif kind == "retry":  # out of memory: the run starts again from step 0
+                self._restart()
             elif kind == "lr_change":
                 self.lr_changes.append(e["step"])
             elif kind == "status":
@@ -112,6 +114,14 @@ class RunState:
                 self.status = str(e.get("status", self.status))
                 self.summary = e.get("summary")
                 self.message = self.status
+
+    def _restart(self) -> None:
+        """Forget the curves of an attempt that ran out of memory (a ``retry`` event)."""
+        max_points = self.loss.max_points
+        for name in ("loss", "smoothed", "lr", "val_loss", "val_f1", "val_accuracy"):
+            setattr(self, name, Downsampler(max_points))
+        self.lr_changes, self.first_step, self.last_step = [], None, None
+        self._avg, self._n = 0.0, 0
 
     def _step(self, e: dict[str, Any]) -> None:
         loss = e.get("loss")

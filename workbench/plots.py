@@ -32,6 +32,8 @@ def smooth(values: list[float], beta: float = 0.9) -> list[float]:
 
 def curve_data(events: list[dict[str, Any]]) -> dict[str, list[float]]:
     """Series of a run for plotting: steps, loss, lr, and evaluation points."""
+    retries = [i for i, e in enumerate(events) if e["type"] == "retry"]
+    events = events[retries[-1] + 1 :] if retries else events  # out of memory: started again
     steps = [e for e in events if e["type"] == "step" and isinstance(e.get("loss"), (int, float))]
     evals = [e for e in events if e["type"] == "eval"]
     return {

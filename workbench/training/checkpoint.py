@@ -17,6 +17,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from workbench.errors import StorageError
+
 
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
     """Copies (on CPU) of the parameters that train."""
@@ -52,9 +54,22 @@ def _commit_dir(tmp: Path, target: Path) -> None:
         shutil.rmtree(old)
     if target.exists():
         os.replace(target, old)
-    os.replace(tmp, target)
+    try:
+        os.replace(tmp, target)
+    except OSError:
+        if old.exists() and not target.exists():
+            os.replace(old, target)  # put the previous checkpoint back
+        raise
     if old.exists():
         shutil.rmtree(old)
+
+
+def recover_checkpoint(folder: Path) -> None:
+    """After a kill between the two renames of :func:`_commit_dir` only ``<kind>.old`` is
+    left: that is the previous complete checkpoint, so it becomes ``<kind>`` again."""
+    old = folder.with_name(folder.name + ".old")
+    if not folder.exists() and (old / "state.json").is_file():
+        os.replace(old, folder)
 
 
 def save_checkpoint(
@@ -64,19 +79,32 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer | None = None,
     scheduler: Any = None,
 ) -> None:
-    """Write a complete checkpoint folder atomically."""
-    tmp = _atomic_dir(folder)
-    save_file(weights, str(tmp / "trainable.safetensors"))
-    if optimizer is not None:
-        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    if scheduler is not None:
-        torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-        rng: dict[str, Any] = {"cpu": torch.get_rng_state()}
-        if torch.cuda.is_available():
-            rng["cuda"] = torch.cuda.get_rng_state_all()
-        torch.save(rng, tmp / "rng.pt")
-    (tmp / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
-    _commit_dir(tmp, folder)
+    """Write a complete checkpoint folder atomically.
+
+    Raises :class:`~workbench.errors.StorageError` when a write fails (disk full, no
+    permission): the half-written copy is removed and the previous checkpoint is untouched.
+    """
+    tmp = folder.with_name(folder.name + ".tmp")
+    try:
+        tmp = _atomic_dir(folder)
+        save_file(weights, str(tmp / "trainable.safetensors"))
+        if optimizer is not None:
+            torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        if scheduler is not None:
+            torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+            rng: dict[str, Any] = {"cpu": torch.get_rng_state()}
+            if torch.cuda.is_available():
+                rng["cuda"] = torch.cuda.get_rng_state_all()
+            torch.save(rng, tmp / "rng.pt")
+        (tmp / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
+        _commit_dir(tmp, folder)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        kept = "the previous checkpoint is kept" if folder.exists() else "no earlier one exists"
+        raise StorageError(
+            f"could not write checkpoint {folder}: {err.strerror or err}; {kept}. Free disk "
+            f"space (or fix permissions), then continue with --resume {folder.parent.parent}"
+        ) from None
 
 
 def load_checkpoint(folder: Path) -> dict[str, Any]:

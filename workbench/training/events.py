@@ -45,6 +45,12 @@ class EventLog:
             self._file.close()
             self._file = None
 
+    def detach(self) -> None:
+        """Stop mirroring for now; a later :meth:`attach` writes only the events after this."""
+        if self._file is not None:
+            self._n_previous = len(self.events)  # all of them are on disk already
+        self.close()
+
 
 def _plain(value: Any) -> Any:
     """JSON-safe: NaN/inf become strings, tensors and numpy scalars become numbers."""

@@ -14,12 +14,24 @@ from pathlib import Path
 from typing import Any
 
 from workbench.config import TrainConfig
-from workbench.errors import USER_ERRORS
+from workbench.errors import USER_ERRORS, OutOfMemory
 from workbench.training.control import Control
-from workbench.training.events import EventLog, read_events
+from workbench.training.events import EventLog
+from workbench.training.faults import (
+    free_memory,
+    is_out_of_memory,
+    oom_message,
+    reset_for_retry,
+    retry_config,
+)
 from workbench.training.finish import finish_run, write_failure
 from workbench.training.loop import NonFiniteLoss, fit
-from workbench.training.rundir import create_run_dir, restore_progress, write_start_files
+from workbench.training.rundir import (
+    create_run_dir,
+    restore_progress,
+    resumable_events,
+    write_start_files,
+)
 from workbench.training.session import Session, build_session
 from workbench.training.tracking import RunTracking
 
@@ -34,7 +46,7 @@ class RunHandle:
         self.control = Control()
         self.resume_dir = resume_dir
         self.run_dir: Path | None = resume_dir
-        previous = read_events(resume_dir / "events.jsonl") if resume_dir else []
+        previous = resumable_events(resume_dir) if resume_dir else []
         self.log = EventLog(previous=previous)
         self.summary: dict[str, Any] | None = None
         self.error: BaseException | None = None
@@ -98,7 +110,14 @@ class RunHandle:
         return self
 
     def _work(self, source: Any) -> None:
+        self._retries = 0
+        while self._attempt(source):
+            pass  # out of memory with oom_retries left: the next attempt starts from scratch
+
+    def _attempt(self, source: Any) -> bool:
+        """One attempt at the run; True when it ran out of memory and is to be retried."""
         started = time.time()
+        retry = False
         tracking: RunTracking | None = None
         try:
             self.log.emit(
@@ -132,12 +151,48 @@ class RunHandle:
         except USER_ERRORS as err:
             self._fail(err, started)
         except Exception as err:  # an internal error: keep the traceback for the report
-            self._fail(err, started, trace=traceback.format_exc())
+            if is_out_of_memory(err):
+                retry = self._out_of_memory(err, started)
+            else:
+                self._fail(err, started, trace=traceback.format_exc())
         finally:
             self._release_training_state()
-            if self._final_status is None:  # _fail itself failed (e.g. disk full)
-                self._final_status = "failed"
-            self.log.close()
+            if not retry:
+                if self._final_status is None:  # _fail itself failed (e.g. disk full)
+                    self._final_status = "failed"
+                self.log.close()
+        return retry
+
+    def _out_of_memory(self, err: BaseException, started: float) -> bool:
+        """Fail with advice, or (``oom_retries``) prepare a clean restart at half the batch."""
+        new = None if self.resume_dir else retry_config(self.config, self._retries)
+        if new is None:
+            self._fail(OutOfMemory(oom_message(self.config, err)), started)
+            return False
+        self._retries += 1
+        old = self.config.optim
+        self._release_training_state()
+        self.session = None
+        free_memory()
+        self.log.detach()  # attach() of the next attempt appends after what is on disk
+        reset_for_retry(self.run_dir)
+        self.config = new
+        message = (
+            f"out of memory at batch_size {old.batch_size}: starting again with batch_size "
+            f"{new.optim.batch_size} and grad_accum {new.optim.grad_accum} (same effective "
+            f"batch; retry {self._retries} of {old.oom_retries})"
+        )
+        self.log.emit(
+            "retry",
+            reason="out of memory",
+            attempt=self._retries,
+            batch_size=new.optim.batch_size,
+            grad_accum=new.optim.grad_accum,
+            error=str(err).strip().splitlines()[0][:200] if str(err).strip() else "",
+            message=message,
+        )
+        self.log.emit("status", status="running", message=message)
+        return True
 
     def _release_training_state(self) -> None:
         """Drop optimizer moments (2x the trainable weights) once the run has ended; the

@@ -17,13 +17,38 @@ from typing import Any
 
 from workbench.config import TrainConfig
 from workbench.errors import RunError
-from workbench.training.checkpoint import load_checkpoint, load_trainable
+from workbench.training.checkpoint import load_checkpoint, load_trainable, recover_checkpoint
+from workbench.training.events import read_events
 from workbench.training.session import Progress, Session
 
 
 def slug(text: str) -> str:
     """A file-name-safe slug: letters, digits and dashes only (no path tricks)."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "run"
+
+
+def run_path(runs_dir: str | Path, name: str) -> Path:
+    """``runs_dir/name`` for a run *name*, refusing names that would leave ``runs_dir``.
+
+    A name is one plain folder name: no separators, not ``.``/``..``, no NUL byte, and
+    (when it exists already) not a link to somewhere outside the runs folder.
+    """
+    bad = (
+        not name.strip()
+        or name in (".", "..")
+        or any(c in name for c in ("/", "\\", "\0"))
+        or name.startswith("~")
+    )
+    if bad:
+        raise RunError(
+            f"run name {name!r} is not allowed: use one folder name made of letters, digits, "
+            "dashes, dots or underscores (no '/', '\\', '..' or '~')"
+        )
+    root = Path(runs_dir)
+    path = root / name
+    if path.exists() and root.resolve() not in path.resolve().parents:
+        raise RunError(f"run {name!r} points outside the runs folder {root} ({path.resolve()})")
+    return path
 
 
 def create_run_dir(cfg: TrainConfig, accelerator: Any = None) -> Path:
@@ -33,11 +58,11 @@ def create_run_dir(cfg: TrainConfig, accelerator: Any = None) -> Path:
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         name = f"{stamp}-{slug(Path(cfg.model.model).name)}-{slug(cfg.model.method)}"
-        path = Path(cfg.run.runs_dir) / name
+        path = run_path(cfg.run.runs_dir, name)  # the model id is user text: keep it inside
         n = 1
         while path.exists():
             n += 1
-            path = Path(cfg.run.runs_dir) / f"{name}-{n}"
+            path = run_path(cfg.run.runs_dir, f"{name}-{n}")
     problem: str | None = None
     if accelerator is None or accelerator.is_main_process:
         if path.exists() and any(path.iterdir()):
@@ -115,12 +140,51 @@ def check_resumable(run_dir: Path) -> Path:
         raise RunError(f"run directory not found: {run_dir}")
     if not (run_dir / "config.yaml").is_file():
         raise RunError(f"{run_dir} is not a run directory (no config.yaml)")
+    recover_checkpoint(run_dir / "checkpoints" / "last")
     if not (run_dir / "checkpoints" / "last" / "state.json").is_file():
         raise RunError(
             f"{run_dir} has no checkpoint to resume from (checkpoints/last is missing); "
             "start a new run instead"
         )
     return run_dir
+
+
+# Events that belong to one step of the loop; after a kill, those past the last checkpoint
+# are trained again on resume and would otherwise appear twice in the curves.
+_STEP_EVENTS = ("step", "eval", "checkpoint", "lr_change")
+
+
+def resumable_events(run_dir: Path) -> list[dict[str, Any]]:
+    """The events of an interrupted run up to its last checkpoint, rewritten to disk.
+
+    Steps, evaluations and checkpoints after the checkpoint's step (a run killed between
+    checkpoints) are dropped, as is a last line cut short by the kill; the file is
+    rewritten via a temp file + rename so resumed events append to whole lines only.
+    """
+    path = run_dir / "events.jsonl"
+    events = read_events(path)
+    state = run_dir / "checkpoints" / "last" / "state.json"
+    step = json.loads(state.read_text(encoding="utf-8"))["step"] if state.is_file() else None
+    kept = [
+        e
+        for e in events
+        if step is None or e.get("type") not in _STEP_EVENTS or int(e.get("step", 0)) <= step
+    ]
+    if step is not None and len(kept) < len(events):
+        kept.append(
+            {
+                "type": "status",
+                "time": time.time(),
+                "status": "stopped",
+                "message": f"interrupted after step {step}'s checkpoint: "
+                f"{len(events) - len(kept)} later events dropped, those steps run again",
+            }
+        )
+    if path.is_file():
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text("".join(json.dumps(e) + "\n" for e in kept), encoding="utf-8")
+        os.replace(tmp, path)
+    return kept
 
 
 def restore_progress(run_dir: Path, s: Session, tracking: Any) -> None:

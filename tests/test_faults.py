@@ -1,0 +1,385 @@
+"""Faults in the middle of a run: out of memory, a full disk, Stop at awkward moments, SIGKILL.
+
+Each fault must leave a run directory that says what happened and can be resumed: the
+summary names the problem and the fix, the last complete checkpoint stays loadable, and
+``--resume`` finishes the run as if nothing had happened. Faults are injected with
+monkeypatch inside a real (tiny) run; the SIGKILL case kills a real ``workbench train``
+process and is marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from conftest import toy_frame
+
+from workbench import TrainConfig, train
+from workbench.cli import main
+from workbench.errors import OutOfMemory, StorageError
+from workbench.training.checkpoint import load_checkpoint
+from workbench.training.events import read_events
+
+OOM_TEXT = "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total capacity)"
+
+
+def steps_of(events: list[dict[str, Any]]) -> list[int]:
+    return [e["step"] for e in events if e["type"] == "step"]
+
+
+def run_dir(cfg: TrainConfig) -> Path:
+    return Path(cfg.run.out or "")
+
+
+def leftovers(root: Path) -> list[str]:
+    """Half-written files or folders a failed write must not leave behind."""
+    return [str(p) for p in root.rglob("*") if p.name.endswith((".tmp", ".old"))]
+
+
+# ----------------------------------------------------------------------------- out of memory
+def oom_when(monkeypatch: pytest.MonkeyPatch, predicate: Any) -> dict[str, int]:
+    """Make the loss raise torch.OutOfMemoryError for batches where ``predicate(batch, n)``."""
+    from workbench.tasks.text_classification import TextClassification
+
+    real = TextClassification.loss
+    calls = {"n": 0, "raised": 0}
+
+    def loss(self, outputs, batch, **options):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if predicate(batch, calls["n"]):
+            calls["raised"] += 1
+            raise torch.OutOfMemoryError(OOM_TEXT)
+        return real(self, outputs, batch, **options)
+
+    monkeypatch.setattr(TextClassification, "loss", loss)
+    return calls
+
+
+def test_out_of_memory_fails_the_run_with_concrete_advice(
+    tiny_config: TrainConfig, toy_data, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    oom_when(monkeypatch, lambda batch, n: n >= 3)
+    handle = train(tiny_config.replace(eval_every=2), data=toy_data, block=True)
+    assert handle.status == "failed"
+    assert isinstance(handle.error, OutOfMemory)
+    message = (handle.summary or {})["error"]
+    for advice in (
+        "out of memory at batch_size 16",
+        "CUDA out of memory",
+        "lower batch_size (now 16; try 8 with grad_accum 2",
+        "lower max_length (now 32 tokens)",
+        "use method lora",
+        "gradient checkpointing",
+        "oom_retries",
+    ):
+        assert advice in message, message
+    summary = json.loads((run_dir(tiny_config) / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["error"] == message
+    # the checkpoint of step 2 (before the failing step 3) is kept and loadable
+    assert load_checkpoint(run_dir(tiny_config) / "checkpoints" / "last")["state"]["step"] == 2
+    assert handle.history[-1]["type"] == "end"
+
+
+def test_out_of_memory_on_the_cli_is_one_line_with_exit_2(
+    tiny_bert_dir: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    oom_when(monkeypatch, lambda batch, n: True)
+    csv = tmp_path / "toy.csv"
+    toy_frame(10).to_csv(csv, index=False)
+    argv = ["train", "--model", tiny_bert_dir, "--dataset", str(csv), "--device", "cpu"]
+    rc = main([*argv, "--batch-size", "8", "--out", str(tmp_path / "run"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: out of memory at batch_size 8"), err
+    assert "Traceback" not in err
+
+
+def test_opt_in_retry_halves_the_batch_and_restarts_cleanly(
+    tiny_config: TrainConfig, toy_data, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from widgets.live import RunState
+    from workbench.plots import curve_data
+
+    # Batches of more than 8 do not "fit": the first attempt fails after a few steps.
+    calls = oom_when(monkeypatch, lambda batch, n: n >= 4 and batch["labels"].shape[0] > 8)
+    cfg = tiny_config.replace(eval_every=2, oom_retries=2)
+    handle = train(cfg, data=toy_data, block=True)
+    assert handle.status == "completed", handle.summary
+    assert calls["raised"] == 1
+    retries = [e for e in handle.history if e["type"] == "retry"]
+    assert len(retries) == 1
+    assert retries[0]["batch_size"] == 8 and retries[0]["grad_accum"] == 2
+    assert "starting again with batch_size 8 and grad_accum 2" in retries[0]["message"]
+    assert handle.config.optim.batch_size == 8 and handle.config.optim.grad_accum == 2
+    # the run directory describes the attempt that finished: re-running it reproduces it
+    saved = TrainConfig.load(run_dir(cfg) / "config.yaml")
+    assert saved.optim.batch_size == 8 and saved.optim.grad_accum == 2
+    # same effective batch: as many optimizer steps as planned, each once after the retry
+    setups = [e for e in handle.history if e["type"] == "setup"]
+    assert len(setups) == 2 and setups[0]["total_steps"] == setups[1]["total_steps"]
+    after = handle.history[handle.history.index(retries[0]) :]
+    assert steps_of(after) == list(range(1, setups[1]["total_steps"] + 1))
+    # the file has every event exactly once, retry included
+    on_disk = read_events(run_dir(cfg) / "events.jsonl")
+    assert [e["type"] for e in on_disk] == [e["type"] for e in handle.history]
+    # the curves show the attempt that finished, not both on top of each other
+    assert curve_data(handle.history)["step"] == steps_of(after)
+    state = RunState()
+    state.consume(handle.history)
+    assert state.loss.count == len(steps_of(after))
+
+
+def test_retry_gives_up_after_oom_retries_and_says_so(
+    tiny_config: TrainConfig, toy_data, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    oom_when(monkeypatch, lambda batch, n: True)
+    handle = train(tiny_config.replace(oom_retries=1), data=toy_data, block=True)
+    assert handle.status == "failed"
+    assert len([e for e in handle.history if e["type"] == "retry"]) == 1
+    assert "out of memory at batch_size 8" in (handle.summary or {})["error"]
+
+
+# ----------------------------------------------------------------------------- a full disk
+def test_a_failing_checkpoint_write_is_reported_and_the_previous_checkpoint_stays(
+    tiny_config: TrainConfig, toy_data, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import workbench.training.checkpoint as checkpoint
+
+    real = checkpoint.save_file
+    written: list[str] = []
+
+    def full_disk(tensors, filename, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if len(written) >= 2:  # best + last of the first evaluation went through
+            Path(filename).write_bytes(b"half a file")
+            raise OSError(28, "No space left on device", filename)
+        written.append(filename)
+        return real(tensors, filename, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint, "save_file", full_disk)
+    cfg = tiny_config.replace(eval_every=3)
+    handle = train(cfg, data=toy_data, block=True)
+    assert handle.status == "failed"
+    assert isinstance(handle.error, StorageError)
+    message = (handle.summary or {})["error"]
+    assert "No space left on device" in message and "the previous checkpoint is kept" in message
+    assert f"--resume {run_dir(cfg)}" in message
+    folder = run_dir(cfg) / "checkpoints"
+    assert leftovers(folder) == []  # the half-written copy is gone
+    last = load_checkpoint(folder / "last")
+    assert last["state"]["step"] == 3 and "optimizer" in last
+    # with the disk fixed, the run resumes from that checkpoint and completes
+    from workbench.training.run import RunHandle
+    from workbench.training.rundir import check_resumable
+
+    monkeypatch.setattr(checkpoint, "save_file", real)
+    config = TrainConfig.load(check_resumable(run_dir(cfg)) / "config.yaml")
+    resumed = RunHandle(config, run_dir(cfg)).start(toy_data, block=True)  # a DataFrame: again
+    assert resumed.status == "completed", resumed.summary
+    total = (resumed.summary or {})["total_steps"]
+    assert steps_of(read_events(run_dir(cfg) / "events.jsonl")) == list(range(1, total + 1))
+
+
+def test_failing_write_between_renames_puts_the_old_checkpoint_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workbench.training.checkpoint as checkpoint
+
+    folder = tmp_path / "checkpoints" / "last"
+    weights = {"w": torch.ones(2)}
+    checkpoint.save_checkpoint(folder, weights, {"step": 1})
+    real = os.replace
+
+    def failing(src, dst):  # type: ignore[no-untyped-def]
+        if str(src).endswith(".tmp"):
+            raise OSError(5, "Input/output error")
+        return real(src, dst)
+
+    monkeypatch.setattr(checkpoint.os, "replace", failing)
+    with pytest.raises(StorageError, match="Input/output error.*previous checkpoint is kept"):
+        checkpoint.save_checkpoint(folder, {"w": torch.zeros(2)}, {"step": 2})
+    monkeypatch.setattr(checkpoint.os, "replace", real)
+    assert load_checkpoint(folder)["state"]["step"] == 1
+    assert torch.equal(load_checkpoint(folder)["weights"]["w"], torch.ones(2))
+    assert leftovers(tmp_path) == []
+
+
+def test_a_kill_between_the_renames_is_recovered_on_resume(tmp_path: Path) -> None:
+    from workbench.training.checkpoint import save_checkpoint
+    from workbench.training.rundir import check_resumable
+
+    run = tmp_path / "run"
+    save_checkpoint(run / "checkpoints" / "last", {"w": torch.ones(1)}, {"step": 7})
+    (run / "config.yaml").write_text(TrainConfig().to_yaml())
+    # what a kill right after "last -> last.old" leaves: no last/, a complete last.old/
+    os.replace(run / "checkpoints" / "last", run / "checkpoints" / "last.old")
+    assert check_resumable(run) == run
+    assert load_checkpoint(run / "checkpoints" / "last")["state"]["step"] == 7
+
+
+# ----------------------------------------------------------------------------- Stop mid-way
+@pytest.mark.parametrize("where", ["evaluation", "checkpoint"])
+def test_stop_during_evaluation_or_checkpointing_leaves_a_consistent_run(
+    where: str, tiny_bert_dir: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workbench.training.tracking as tracking
+
+    holder: dict[str, Any] = {}
+    # the evaluation hook itself, or the checkpoint writer it calls
+    owner: Any = tracking.RunTracking if where == "evaluation" else tracking
+    name = "on_evaluate" if where == "evaluation" else "save_checkpoint"
+    real = getattr(owner, name)
+    calls = {"n": 0}
+
+    def stop_inside(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second evaluation / checkpoint, mid-run
+            holder["handle"].stop()
+            time.sleep(0.05)  # the worker is still inside; the flag waits for a step boundary
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, stop_inside)
+    csv = tmp_path / "toy.csv"
+    toy_frame(20).to_csv(csv, index=False)
+    cfg = TrainConfig().replace(
+        model=tiny_bert_dir,
+        dataset=str(csv),
+        max_train_samples=None,
+        max_eval_samples=None,
+        epochs=3.0,
+        batch_size=8,
+        max_length=32,
+        lr=1e-2,
+        eval_every=2,
+        device="cpu",
+        out=str(tmp_path / "run"),
+        runs_dir=str(tmp_path / "runs"),
+    )
+    holder["handle"] = handle = train(cfg)
+    handle.wait(120)
+    assert handle.status == "stopped", handle.summary
+    run = run_dir(cfg)
+    summary = json.loads((run / "summary.json").read_text())
+    last = load_checkpoint(run / "checkpoints" / "last")
+    # what the summary, the checkpoint and the events say agrees
+    assert summary["status"] == "stopped"
+    assert last["state"]["step"] == summary["steps"] < summary["total_steps"]
+    events = read_events(run / "events.jsonl")
+    assert max(steps_of(events)) == summary["steps"]
+    assert leftovers(run) == []
+    monkeypatch.setattr(owner, name, real)
+    rc = main(["train", "--resume", str(run), "--quiet"])
+    assert rc == 0
+    done = json.loads((run / "summary.json").read_text())
+    assert done["status"] == "completed" and done["steps"] == done["total_steps"]
+    assert steps_of(read_events(run / "events.jsonl")) == list(range(1, done["total_steps"] + 1))
+
+
+# ----------------------------------------------------------------------------- SIGKILL
+def _train_argv(tiny: str, csv: Path, out: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "workbench",
+        "train",
+        "--model",
+        tiny,
+        "--dataset",
+        str(csv),
+        "--epochs",
+        "12",
+        "--batch-size",
+        "8",
+        "--max-length",
+        "32",
+        "--lr",
+        "1e-2",
+        "--eval-every",
+        "4",
+        "--device",
+        "cpu",
+        "--max-train-samples",
+        "none",
+        "--max-eval-samples",
+        "none",
+        "--quiet",
+        "--out",
+        str(out),
+    ]
+
+
+@pytest.mark.slow
+def test_sigkill_mid_training_then_resume_matches_an_uninterrupted_run(
+    tiny_bert_dir: str, tmp_path: Path
+) -> None:
+    """Tolerance: test accuracy and macro-F1 within 1e-6, validation loss within 1e-4
+    relative — resume restores weights, optimizer, schedule, RNG and the place in the epoch,
+    so on the same machine the numbers are the same up to float summation order."""
+    csv = tmp_path / "toy.csv"
+    toy_frame(20).to_csv(csv, index=False)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+    reference = tmp_path / "reference"
+    proc = subprocess.run(
+        _train_argv(tiny_bert_dir, csv, reference), env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+
+    killed = tmp_path / "killed"
+    child = subprocess.Popen(
+        _train_argv(tiny_bert_dir, csv, killed),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 300
+    try:
+        while True:
+            events = read_events(killed / "events.jsonl")
+            if (
+                any(e["type"] == "checkpoint" and e["kind"] == "last" for e in events)
+                and max(steps_of(events), default=0) >= 6
+            ):
+                break
+            assert child.poll() is None, "the run ended before it could be killed"
+            assert time.time() < deadline, "no checkpoint within 300 s"
+            time.sleep(0.01)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(30)
+    assert child.returncode == -signal.SIGKILL
+
+    # readable: events up to the kill, the last checkpoint complete, no summary yet
+    from workbench.runs import load_run
+
+    events = read_events(killed / "events.jsonl")
+    assert events and events[-1]["type"] != "end"
+    last = load_checkpoint(killed / "checkpoints" / "last")
+    assert last["state"]["step"] >= 4 and {"optimizer", "scheduler", "rng"} <= set(last)
+    assert load_run(killed).status == "interrupted"
+    total = json.loads((reference / "summary.json").read_text())["total_steps"]
+    assert max(steps_of(events)) < total
+
+    proc = subprocess.run(
+        [*_train_argv(tiny_bert_dir, csv, killed)[:4], "--resume", str(killed), "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    a = json.loads((reference / "summary.json").read_text())
+    b = json.loads((killed / "summary.json").read_text())
+    assert b["status"] == "completed" and b["steps"] == a["steps"] == total
+    assert b["test_accuracy"] == pytest.approx(a["test_accuracy"], abs=1e-6)
+    assert b["test_macro_f1"] == pytest.approx(a["test_macro_f1"], abs=1e-6)
+    assert b["val_loss"] == pytest.approx(a["val_loss"], rel=1e-4)
+    # the curve has every step once: the steps after the checkpoint were not doubled
+    assert steps_of(read_events(killed / "events.jsonl")) == list(range(1, total + 1))
