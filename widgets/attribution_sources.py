@@ -131,7 +131,10 @@ def model_choices(
             if other.path.resolve() != run.path.resolve():
                 _add_run(out, other, own=False)
     if not out.loaders and not out.problem:
-        out.problem = "nothing to explain with: give a finished run or a model and tokenizer"
+        out.problem = (
+            "no run to explain yet: finish a run (Train), or give a run directory, "
+            "or a model and tokenizer"
+        )
     return out
 
 
