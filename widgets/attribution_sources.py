@@ -125,6 +125,14 @@ def model_choices(
         run = load_run(source)
     elif isinstance(source, Run):
         run = source
+    task = getattr(run.config.model, "task", "text-classification") if run else None
+    if run is not None and task != "text-classification":
+        out.run_dir = run.path
+        out.problem = (
+            f"this view explains text classifiers; for this {task} run use "
+            f"`workbench explain --run {run.path} --prompt TEXT`"
+        )
+        return out
     if run is not None:
         _add_run(out, run, own=True)
         for other in list_runs(run.path.parent):  # the runs beside it, newest first

@@ -15,7 +15,8 @@ Modes:
 * **compare models** – one method on one text with two models (the run vs its last checkpoint,
   or vs another run in the same folder, e.g. full fine-tune vs LoRA), on one scale.
 * **pinned** – the pinned examples of the run (``run.pinned_texts``): a slider scrubs through
-  the steps at which they were explained during training, on one scale across all steps.
+  the steps at which they were explained during training; the chosen step is shown beside the
+  first one, on one scale across all steps, with their rank agreement.
 
 Whatever is shown can be exported as a self-contained HTML page or a PNG (matplotlib on Agg).
 
@@ -28,13 +29,13 @@ submit jobs, and write the export line.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 
 from widgets import html
+from widgets.attribution_export import Shown, write_view
 from widgets.attribution_sources import (
     PICKS,
     ModelChoices,
@@ -46,13 +47,7 @@ from widgets.attribution_sources import (
 from widgets.background import LatestJob
 from workbench.attribution import ATTRIBUTION_METHODS, Explanation, explain
 from workbench.attribution.compare import agreement, shared_scale
-from workbench.attribution.html import (
-    comparison_html,
-    explanation_html,
-    render_comparison,
-    render_html,
-)
-from workbench.attribution.plot import save_comparison_png, save_png
+from workbench.attribution.html import comparison_html, explanation_html
 from workbench.training.pinned import PinnedRecord, read_pinned
 
 MODES = ("single", "compare methods", "compare models", "pinned")
@@ -60,16 +55,6 @@ PREDICTED = "predicted"
 DEFAULT_COMPARE = ("layer-ig", "saliency", "occlusion")
 LAYOUT = w.Layout(width="480px")
 STYLE = {"description_width": "110px"}
-
-
-@dataclass
-class Shown:
-    """What the view shows now: one or more explanations on one scale (for export)."""
-
-    explanations: list[Explanation]
-    titles: list[str]
-    scale: float
-    title: str
 
 
 class AttributionView(w.VBox):
@@ -257,7 +242,7 @@ class AttributionView(w.VBox):
         target = target.with_suffix(f".{kind}")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            _write(shown, kind, target)
+            write_view(shown, kind, target)
         except (OSError, ValueError) as err:
             self.export_message.value = html.error(f"could not export to {target}: {err}")
             return None
@@ -329,8 +314,14 @@ class AttributionView(w.VBox):
         rho = agreement(first.explanation, record.explanation)
         drift = "n/a" if rho is None else f"{rho:+.2f}"
         e = record.explanation
-        self.shown = Shown([e], [f"step {step}"], scale, f"pinned example at step {step}")
-        self.output.value = explanation_html(e, scale=scale)
+        if record is first:
+            self.shown = Shown([e], [f"step {step}"], scale, f"pinned example at step {step}")
+            self.output.value = explanation_html(e, scale=scale)
+        else:  # where it started beside where it is now, on the scale of all steps
+            titles = [f"step {first.step} ({first.kind})", f"step {step}"]
+            pair = [first.explanation, e]
+            self.shown = Shown(pair, titles, scale, f"pinned example: step {first.step} vs {step}")
+            self.output.value = comparison_html(pair, titles, scale)
         self.info.value = html.note(
             f"step {step} ({record.kind}{', best so far' if record.best else ''}) of "
             f"{len(records)} stored · one colour scale for all steps (±{scale:.3g}) · "
@@ -414,21 +405,3 @@ class AttributionView(w.VBox):
     def _default_export(self) -> Path:
         folder = self.choices.run_dir / "attributions" if self.choices.run_dir else Path(".")
         return folder / "explanation"
-
-
-def _write(shown: Shown, kind: str, path: Path) -> None:
-    many = len(shown.explanations) > 1
-    if kind == "html":
-        page = (
-            render_comparison(shown.explanations, shown.titles, shown.title, shown.scale)
-            if many
-            else render_html(shown.explanations, shown.title, shown.scale)
-        )
-        path.write_text(page, encoding="utf-8")
-    elif kind == "png":
-        if many:
-            save_comparison_png(shown.explanations, shown.titles, path, shown.scale)
-        else:
-            save_png(shown.explanations[0], path, scale=shown.scale)
-    else:
-        raise ValueError(f"unknown export format {kind!r}; choose html or png")
