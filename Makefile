@@ -18,7 +18,7 @@ TORCH  := torch==2.13.0
 # module-scoped fixtures (tiny models, servers) are built once.
 PYTEST_PAR := -n 2 --dist loadscope
 
-.PHONY: help install test test-fast lint format demo bench lab clean
+.PHONY: help install test test-fast lint format demo demo-llm bench lab clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -52,6 +52,11 @@ format: $(STAMP) ## Rewrite code in place: ruff import sorting/fixes, then ruff 
 
 demo: $(STAMP) ## Headless default fine-tune (minilm-l6 on tweets-sentiment)
 	$(BIN)/workbench train --demo
+
+demo-llm: $(STAMP) ## Small causal-LM demo: LoRA on SmolLM2-135M, answers before vs after
+	$(BIN)/workbench train --task causal-lm --model smollm2-135m-instruct \
+		--dataset tweets-sentiment-instruct --method lora --max-train-samples 160 \
+		--max-eval-samples 40 --batch-size 4 --epochs 1
 
 bench: $(STAMP) ## Run the benchmarks in bench/
 	$(BIN)/python bench/run.py
