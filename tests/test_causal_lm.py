@@ -107,6 +107,10 @@ def test_config_rejects_classifier_model_and_unfit_method_for_causal_lm() -> Non
         TrainConfig().replace(task="causal-lm", model="x/y", dataset="d.jsonl", method="head-only")
     with pytest.raises(ConfigError, match="made for task causal-lm"):
         TrainConfig().replace(dataset="tweets-sentiment-instruct")
+    with pytest.raises(ConfigError, match="pinned_texts"):
+        TrainConfig().replace(
+            task="causal-lm", model="x/y", dataset="d.jsonl", method="lora", pinned_texts=["hi"]
+        )
 
 
 # ----------------------------------------------------------------------------- batching
@@ -436,6 +440,9 @@ def test_cli_train_eval_explain_for_a_causal_lm_run(
     metrics = json.loads(capsys.readouterr().out)
     summary = json.loads((lora_run / "summary.json").read_text())
     assert metrics["loss"] == pytest.approx(summary["test_loss"], rel=1e-3)
+    assert main(["predict", "--run", str(lora_run), "--text", "hi", "--json"]) == 0
+    (answer,) = json.loads(capsys.readouterr().out)
+    assert answer["prompt"] == "hi" and isinstance(answer["answer"], str)
     html = tmp_path / "x.html"
     rc = main(
         ["explain", "--run", str(lora_run), "--prompt", "is <b>this</b> good",

@@ -215,7 +215,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
         texts += [line for line in lines if line.strip()]
     if not texts:
         raise UserError("nothing to predict: give --text TEXT (repeatable) or --file FILE")
-    preds = load_run(args.run).predict(texts)
+    run = load_run(args.run)
+    if run.config.model.task == "causal-lm":  # an answer per prompt instead of a label
+        from workbench.commands_causal_lm import predict_lm_run
+
+        return predict_lm_run(run, texts, args.json)
+    preds = run.predict(texts)
     if args.json:
         print_json(preds)
     else:

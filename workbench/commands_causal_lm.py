@@ -110,3 +110,20 @@ def explain_lm_run(args: argparse.Namespace) -> int:
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
         print(f"json: {path}")
     return 0
+
+
+def predict_lm_run(run: Any, texts: list[str], as_json: bool) -> int:
+    """Greedy answers of a causal-LM run's fine-tuned model, one per prompt."""
+    from workbench.tasks.generation import generate_answers
+    from workbench.tasks.lm_runs import load_run_lm
+
+    model, tokenizer = load_run_lm(run.path, run.config, use_adapter=False)
+    prompts = [[{"role": "user", "content": t}] for t in texts]
+    answers = generate_answers(model, tokenizer, prompts, max_new_tokens=48)
+    rows = [{"prompt": t, "answer": a} for t, a in zip(texts, answers, strict=True)]
+    if as_json:
+        print_json(rows)
+    else:
+        for r in rows:
+            print(f"{r['answer']}\t{r['prompt']}")
+    return 0

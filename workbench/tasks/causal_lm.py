@@ -48,10 +48,16 @@ class CausalLM(Task):
     data_slot: ClassVar[str] = "data-causal-lm"
 
     def validate(self, cfg: TrainConfig) -> None:
+        from workbench.config import ConfigError
         from workbench.tasks.text_classification import _check_catalog_task
 
         super().validate(cfg)
         _check_catalog_task(cfg, self.name)
+        if getattr(cfg.run, "pinned_texts", ()):
+            raise ConfigError(
+                "pinned_texts are explained by the classifier's attribution and do not apply "
+                "to causal-lm; leave them empty (explain answers with workbench explain --prompt)"
+            )
 
     def prepare_data(self, cfg: TrainConfig, source: Any = None) -> InstructData:
         from workbench.data.sources import builtin_dataset
