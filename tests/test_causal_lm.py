@@ -542,3 +542,24 @@ def test_evaluate_panel_shows_escaped_generations_and_try_it_streams(lora_run: P
     assert worker is not None
     worker.join(60)
     assert streamed > len(seen) >= 1 and "▌" not in seen[-1]
+
+
+def test_workbench_trains_a_causal_lm_with_live_curves(tiny_llama_dir: str, tmp_path: Path) -> None:
+    import time
+
+    from widgets.workbench import Workbench
+
+    data = instruct_file(tmp_path / "d.jsonl", n_per_class=8)
+    cfg = lm_config(tiny_llama_dir, data, tmp_path / "unused").replace(
+        out=None, runs_dir=str(tmp_path / "runs")
+    )
+    wb = Workbench(cfg, attach=None)
+    tp = wb.train_panel
+    tp.train_button.click()
+    deadline = time.monotonic() + 120
+    while not (tp.status_label.value == "completed" and not tp.pump.alive):
+        assert time.monotonic() < deadline, tp.status_label.value
+        time.sleep(0.1)
+    assert tp.pump.errors == [] and tp.curves.curve_points() > 0
+    wb.tab.selected_index = 4  # Evaluate
+    assert "before fine-tuning" in wb.evaluate_panel.generations.value

@@ -97,7 +97,8 @@ class RunState:
                 self._step(e)
             elif kind == "eval":
                 self.val_loss.add(e["step"], e["val_loss"])
-                self.val_f1.add(e["step"], e["val_macro_f1"])
+                if "val_macro_f1" in e:  # a causal LM measures no macro-F1
+                    self.val_f1.add(e["step"], e["val_macro_f1"])
                 self.val_accuracy.add(e["step"], e["val_accuracy"])
                 self.new_eval = True
             elif kind == "setup":
