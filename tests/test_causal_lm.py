@@ -287,6 +287,9 @@ def test_training_run_writes_perplexity_generations_and_exports(lora_run: Path) 
     rows = json.loads((lora_run / "generations.json").read_text())
     assert len(rows) == 6  # 10% of 60 held out for test
     assert {"prompt", "reference", "before", "after", "before_match", "after_match"} <= set(rows[0])
+    predictions = (lora_run / "test_predictions.jsonl").read_text().splitlines()
+    exact = [json.loads(line)["exact_match"] for line in predictions]
+    assert len(exact) == 6 and sum(exact) / 6 == pytest.approx(summary["test_accuracy"])
     assert (lora_run / "adapter" / "adapter_config.json").is_file()
     assert (lora_run / "model" / "model.safetensors").is_file()
 
@@ -563,3 +566,32 @@ def test_workbench_trains_a_causal_lm_with_live_curves(tiny_llama_dir: str, tmp_
     assert tp.pump.errors == [] and tp.curves.curve_points() > 0
     wb.tab.selected_index = 4  # Evaluate
     assert "before fine-tuning" in wb.evaluate_panel.generations.value
+
+
+def test_llm_vs_classifier_on_the_same_split(tmp_path: Path) -> None:
+    from workbench.errors import RunError
+    from workbench.tasks.lm_runs import compare_with_classifier
+
+    lm, clf = tmp_path / "lm", tmp_path / "clf"
+    lm.mkdir()
+    clf.mkdir()
+    texts = ["bad day", "ok", "great"]
+    lm_rows = [
+        {"prompt": f"Classify … Tweet: {t}", "reference": "x", "exact_match": hit}
+        for t, hit in zip(texts, [True, False, True], strict=True)
+    ]
+    clf_rows = [
+        {"text": t, "label": "a", "predicted": p}
+        for t, p in zip(texts, ["a", "a", "b"], strict=True)
+    ]
+    (lm / "test_predictions.jsonl").write_text("\n".join(json.dumps(r) for r in lm_rows))
+    (clf / "test_predictions.jsonl").write_text("\n".join(json.dumps(r) for r in clf_rows))
+    result = compare_with_classifier(lm, clf)
+    assert result["examples"] == 3
+    assert result["llm_exact_match"] == pytest.approx(2 / 3)
+    assert result["classifier_accuracy"] == pytest.approx(2 / 3)
+    assert result["both_right"] == pytest.approx(1 / 3)
+    assert result["only_llm_right"] == result["only_classifier_right"] == pytest.approx(1 / 3)
+    (clf / "test_predictions.jsonl").write_text(json.dumps(clf_rows[0]))
+    with pytest.raises(RunError, match="not tested on the same split"):
+        compare_with_classifier(lm, clf)

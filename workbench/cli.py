@@ -105,6 +105,11 @@ def build_parser() -> Parser:
     p = sub.add_parser("eval", help="Test metrics of a finished run.")
     p.add_argument("--run", required=True, metavar="DIR")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--compare-with",
+        metavar="DIR",
+        help="causal-lm runs: a classifier run on the same split, compared example by example.",
+    )
     p = sub.add_parser("predict", help="Predict labels with a finished run's model.")
     p.add_argument("--run", required=True, metavar="DIR")
     p.add_argument("--text", action="append", default=[], help="A text (repeatable).")

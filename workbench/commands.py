@@ -164,7 +164,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if run.config.model.task == "causal-lm":
         from workbench.commands_causal_lm import eval_lm_run
 
-        return eval_lm_run(run, args.json)
+        return eval_lm_run(run, args.json, args.compare_with)
+    if args.compare_with:
+        raise UserError("--compare-with needs a causal-lm run as --run (the classifier goes there)")
     data = prepare_data(run.config.data, run.config.optim.seed)
     preds = run.predict(data.test.texts)
     labels = run.summary.get("labels") or data.labels

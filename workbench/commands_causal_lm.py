@@ -45,10 +45,14 @@ def _cut(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def eval_lm_run(run: Any, as_json: bool) -> int:
-    from workbench.tasks.lm_runs import evaluate_run_lm
+def eval_lm_run(run: Any, as_json: bool, compare_with: str | None = None) -> int:
+    from workbench.tasks.lm_runs import compare_with_classifier, evaluate_run_lm
 
     metrics = evaluate_run_lm(run.path, run.config)
+    if compare_with:
+        metrics["classifier_comparison"] = compare_with_classifier(
+            run.path, Path(compare_with).expanduser()
+        )
     if as_json:
         print_json(metrics)
         return 0
@@ -59,6 +63,15 @@ def eval_lm_run(run: Any, as_json: bool) -> int:
     )
     for name, m in (metrics.get("per_class") or {}).items():
         print(f"  {name:<16} exact match {m['exact_match']:.4f}  (support {m['support']})")
+    comparison = metrics.get("classifier_comparison")
+    if comparison:
+        print(
+            f"same test split as the classifier ({comparison['examples']} examples): "
+            f"LLM exact match {comparison['llm_exact_match']:.4f}, classifier accuracy "
+            f"{comparison['classifier_accuracy']:.4f}; both right "
+            f"{comparison['both_right']:.1%}, only the LLM {comparison['only_llm_right']:.1%}, "
+            f"only the classifier {comparison['only_classifier_right']:.1%}"
+        )
     print_generations(run.path)
     return 0
 

@@ -166,6 +166,7 @@ class CausalLM(Task):
             (run_dir / "generations.json").write_text(
                 json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8"
             )
+            write_lm_predictions(run_dir / "test_predictions.jsonl", s.data.test, test["exact"])
             with quiet_transformers():
                 export_model(s, run_dir)
 
@@ -194,6 +195,14 @@ class CausalLM(Task):
             pretrained.to(next(model.parameters()).device)
             before = generate_answers(pretrained, s.tokenizer, prompts, budget)
         return comparison_rows(prompts, refs, before, after)
+
+
+def write_lm_predictions(path: Path, test: Pairs, exact: list[int]) -> None:
+    """One line per test example: prompt (user text), reference answer, exact match."""
+    with open(path, "w", encoding="utf-8") as f:
+        for prompt, reference, hit in zip(test.texts, test.responses, exact, strict=True):
+            row = {"prompt": prompt, "reference": reference, "exact_match": bool(hit)}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def _share(rows: list[dict[str, Any]], key: str) -> float | None:

@@ -68,3 +68,44 @@ def read_generations(path: Path) -> list[dict[str, Any]]:
         return []
     rows = json.loads(file.read_text(encoding="utf-8"))
     return rows if isinstance(rows, list) else []
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise RunError(f"{path} is missing: the run did not finish testing")
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def compare_with_classifier(lm_dir: Path, classifier_dir: Path) -> dict[str, Any]:
+    """A fine-tuned LLM and a fine-tuned classifier on the same test split, example by example.
+
+    The LLM's example counts as right when its greedy answer is exactly the label word; the
+    classifier's when its predicted class is the label. Both runs must have used the same
+    split (``tweets-sentiment-instruct`` and ``tweets-sentiment`` with equal data settings
+    and seed): each LLM prompt must end with the classifier's text at the same position.
+    """
+    lm = _jsonl(lm_dir / "test_predictions.jsonl")
+    clf = _jsonl(classifier_dir / "test_predictions.jsonl")
+    same = len(lm) == len(clf) and all(
+        str(a.get("prompt", "")).endswith(str(b.get("text", "")))
+        for a, b in zip(lm, clf, strict=False)
+    )
+    if not same or not lm:
+        raise RunError(
+            f"{lm_dir} and {classifier_dir} were not tested on the same split ({len(lm)} vs "
+            f"{len(clf)} examples); train both with the same data settings and seed "
+            "(tweets-sentiment-instruct and tweets-sentiment)"
+        )
+    llm_right = [bool(r["exact_match"]) for r in lm]
+    clf_right = [r.get("label") == r.get("predicted") for r in clf]
+    n = len(lm)
+    pairs = list(zip(llm_right, clf_right, strict=True))
+    return {
+        "examples": n,
+        "llm_exact_match": sum(llm_right) / n,
+        "classifier_accuracy": sum(clf_right) / n,
+        "both_right": sum(a and b for a, b in pairs) / n,
+        "only_llm_right": sum(a and not b for a, b in pairs) / n,
+        "only_classifier_right": sum(b and not a for a, b in pairs) / n,
+    }
