@@ -30,7 +30,7 @@ import binascii
 import json
 import re
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,8 +65,8 @@ class Lesson:
     title: str = ""
     goal: str = ""
     fixed: Mapping[str, Any] = field(default_factory=dict)
-    editable: tuple[str, ...] | None = None
-    tabs: tuple[str, ...] | None = None
+    editable: Sequence[str] | None = None  # stored as a tuple
+    tabs: Sequence[str] | None = None  # stored as a tuple
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fixed", dict(self.fixed))
