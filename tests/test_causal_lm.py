@@ -100,6 +100,24 @@ def test_task_registry_matches_config_choices() -> None:
     assert TrainConfig().model.task == "text-classification"
 
 
+@pytest.mark.parametrize("name", list(TASKS))
+def test_task_conformance(name: str) -> None:
+    """Every registered task declares what the loop, tracking and UI read from it."""
+    from workbench.methods import METHODS
+    from workbench.tasks.base import Task, metric_key
+
+    task = get_task(name)
+    assert task.name == name and task.summary
+    assert set(task.methods) <= set(METHODS) and task.methods
+    assert task.eval_metrics[0] == "val_loss"
+    assert all(m.startswith("val_") for m in task.eval_metrics)
+    assert metric_key("val_macro_f1", task) in task.eval_metrics
+    for hook in ("prepare_data", "load_model", "encode", "collator", "loss", "evaluate", "finish"):
+        assert getattr(type(task), hook) is not getattr(Task, hook), f"{name} lacks {hook}"
+    with pytest.raises(ConfigError, match="unknown task"):
+        get_task("summarization")
+
+
 def test_config_rejects_classifier_model_and_unfit_method_for_causal_lm() -> None:
     with pytest.raises(ConfigError, match="minilm-l6.*smollm2-135m-instruct"):
         TrainConfig().replace(task="causal-lm", dataset="tweets-sentiment-instruct")

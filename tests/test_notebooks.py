@@ -12,6 +12,7 @@ not to depend on the working directory for its data or model.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -143,4 +144,93 @@ def test_starter_notebook_runs_headless(tmp_path: Path) -> None:
         f"the starter notebook took {elapsed:.0f}s with SMALL = True; the budget is "
         f"{BUDGET_S:.0f}s on 2 cores"
         + (" (doubled: pytest-xdist workers share them)" if SHARED_CORES else "")
+    )
+
+
+# ------------------------------------------------------------------- teaching notebooks
+LESSONS = sorted((ROOT / "notebooks").glob("0[1-9]_*.ipynb"))
+LESSON_NAMES = [
+    "01_transfer_learning.ipynb",
+    "02_hyperparameters.ipynb",
+    "03_overfitting_and_regularization.ipynb",
+    "04_parameter_efficient_tuning.ipynb",
+    "05_explainability.ipynb",
+    "06_from_data_to_deployment.ipynb",
+    "07_instruction_tuning.ipynb",
+]
+
+
+def test_every_lesson_notebook_is_there() -> None:
+    assert [p.name for p in LESSONS] == LESSON_NAMES
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lesson_notebook_has_the_parts_of_a_lesson(path: Path) -> None:
+    """Goal, a papermill parameters cell with SMALL = True, a live workbench, "what to
+    observe" prompts, two or three exercises, a summary — and no logic of its own."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "**Goal.**" in nb.cells[0].source, "the first cell must state the goal"
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1 and params[0].source.startswith("SMALL = True"), (
+        "one cell tagged `parameters` that sets SMALL = True"
+    )
+    assert "What to observe" in markdown
+    assert "## Exercises" in markdown and "## Summary" in markdown
+    exercises = markdown.split("## Exercises", 1)[1].split("## Summary", 1)[0]
+    numbered = [line for line in exercises.splitlines() if line[:3] in {"1. ", "2. ", "3. "}]
+    assert 2 <= len(numbered) <= 3, f"{len(numbered)} exercises"
+    sources = "\n".join(c.source for c in code)
+    live = ("Workbench(" in sources and "lesson=" in sources) or "AttributionView(" in sources
+    assert live, "no live experiment: a Workbench in lesson mode or an AttributionView"
+    assert not any(line.startswith(("def ", "class ")) for line in sources.splitlines()), (
+        "notebooks hold no logic: move functions and classes into workbench/ or widgets/"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lesson_notebook_runs_in_small_mode(path: Path, tmp_path: Path) -> None:
+    """Executes the whole notebook with SMALL = True in a fresh kernel; any error fails it.
+
+    Every training cell waits for its runs (``run_variants`` and ``handle.wait()``), so
+    nothing arrives after the last cell goes idle.
+    """
+    import nbclient
+    import nbformat
+
+    _kernel_is_this_venv()
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=CELL_TIMEOUT_S,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    started = time.monotonic()
+    client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
+    elapsed = time.monotonic() - started
+
+    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    errors = [
+        (index, out.get("ename"), out.get("evalue"))
+        for index, cell in enumerate(code_cells)
+        for out in cell.outputs
+        if out.get("output_type") == "error"
+    ]
+    assert not errors, f"cells raised: {errors}"
+    assert all(cell.execution_count is not None for cell in code_cells), "a cell did not run"
+    runs = [p for p in (tmp_path / "runs").glob("*") if (p / "summary.json").is_file()]
+    assert runs, "the notebook trained nothing"
+    status = {p.name: json.loads((p / "summary.json").read_text())["status"] for p in runs}
+    assert set(status.values()) == {"completed"}, f"runs that did not complete: {status}"
+    pictures = sum("image/png" in out.get("data", {}) for c in code_cells for out in c.outputs)
+    assert pictures >= 1, "the notebook showed no plot"
+    budget = BUDGET_S * (2 if SHARED_CORES else 1)
+    assert elapsed <= budget, (
+        f"{path.name} took {elapsed:.0f}s with SMALL = True; the budget is {BUDGET_S:.0f}s "
+        "on 2 cores" + (" (doubled: pytest-xdist workers share them)" if SHARED_CORES else "")
     )

@@ -82,3 +82,26 @@ def metric_key(name: str, task: Task) -> str:
     ``val_loss``, which every task measures.
     """
     return name if name in task.eval_metrics else "val_loss"
+
+
+def check_catalog_task(cfg: TrainConfig, task: str) -> None:
+    """A catalog model or built-in dataset made for another task is a config error."""
+    from workbench.config import ConfigError
+    from workbench.data.sources import dataset_task
+    from workbench.models.catalog import CATALOG, find_entry
+
+    entry = find_entry(cfg.model.model)
+    if entry is not None and entry.task != task:
+        fits = ", ".join(e.name for e in CATALOG if e.task == task)
+        raise ConfigError(
+            f"model {cfg.model.model!r} is a {entry.task} model, not for task {task}; "
+            f"choose one of {fits}, or a hub id / local folder"
+        )
+    data_task = dataset_task(cfg.data.dataset)
+    if data_task is not None and data_task != task:
+        from workbench.data.sources import builtin_names
+
+        raise ConfigError(
+            f"dataset {cfg.data.dataset!r} is made for task {data_task}, not {task}; "
+            f"built-in datasets for {task}: {', '.join(builtin_names(task)) or 'none'}"
+        )

@@ -28,7 +28,7 @@ from workbench.cache import cached
 from workbench.data.instruct import InstructData, Pairs, derive_pairs, read_pairs
 from workbench.methods import get_method
 from workbench.models import load_tokenizer, resolve_model
-from workbench.tasks.base import Task
+from workbench.tasks.base import Task, check_catalog_task
 from workbench.tasks.lm_batching import IGNORE, LMCollator, encode_pairs, end_token_id, pack
 
 if TYPE_CHECKING:
@@ -49,10 +49,9 @@ class CausalLM(Task):
 
     def validate(self, cfg: TrainConfig) -> None:
         from workbench.config import ConfigError
-        from workbench.tasks.text_classification import _check_catalog_task
 
         super().validate(cfg)
-        _check_catalog_task(cfg, self.name)
+        check_catalog_task(cfg, self.name)
         if getattr(cfg.run, "pinned_texts", ()):
             raise ConfigError(
                 "pinned_texts are explained by the classifier's attribution and do not apply "

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from workbench.cache import cached
 from workbench.methods import get_method
 from workbench.models import load_classifier, load_tokenizer, resolve_model
-from workbench.tasks.base import Task
+from workbench.tasks.base import Task, check_catalog_task
 
 if TYPE_CHECKING:
     from workbench.config import TrainConfig
@@ -32,7 +32,7 @@ class TextClassification(Task):
 
     def validate(self, cfg: TrainConfig) -> None:
         super().validate(cfg)
-        _check_catalog_task(cfg, self.name)
+        check_catalog_task(cfg, self.name)
 
     def prepare_data(self, cfg: TrainConfig, source: Any = None) -> PreparedData:
         from workbench.data import prepare_data
@@ -124,29 +124,6 @@ class TextClassification(Task):
             write_predictions(run_dir / "test_predictions.jsonl", s, test["probs"])
             with quiet_transformers():
                 export_model(s, run_dir)
-
-
-def _check_catalog_task(cfg: TrainConfig, task: str) -> None:
-    """A catalog model or built-in dataset made for another task is a config error."""
-    from workbench.config import ConfigError
-    from workbench.data.sources import dataset_task
-    from workbench.models.catalog import CATALOG, find_entry
-
-    entry = find_entry(cfg.model.model)
-    if entry is not None and entry.task != task:
-        fits = ", ".join(e.name for e in CATALOG if e.task == task)
-        raise ConfigError(
-            f"model {cfg.model.model!r} is a {entry.task} model, not for task {task}; "
-            f"choose one of {fits}, or a hub id / local folder"
-        )
-    data_task = dataset_task(cfg.data.dataset)
-    if data_task is not None and data_task != task:
-        from workbench.data.sources import builtin_names
-
-        raise ConfigError(
-            f"dataset {cfg.data.dataset!r} is made for task {data_task}, not {task}; "
-            f"built-in datasets for {task}: {', '.join(builtin_names(task)) or 'none'}"
-        )
 
 
 def write_predictions(path: Path, s: Session, probs: Any) -> None:
