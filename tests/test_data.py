@@ -274,6 +274,7 @@ def _hf_dataset(tmp_path: Path) -> Any:
 # One row per registered source: a way to build an input that source reads.
 SOURCE_SAMPLES: dict[str, list[Callable[[Path], Any]]] = {
     "tweets-sentiment": [lambda tmp_path: "tweets-sentiment"],
+    "tweets-sentiment-instruct": [lambda tmp_path: "tweets-sentiment-instruct"],
     "delimited": [
         _written(".csv", lambda f, p: f.to_csv(p, index=False)),
         _written(".tsv", lambda f, p: f.to_csv(p, sep="\t", index=False)),
@@ -304,7 +305,10 @@ def test_source_conformance(name: str, index: int, tmp_path: Path) -> None:
     assert isinstance(frame, pd.DataFrame) and len(frame) > 0
     assert all(isinstance(c, str) for c in frame.columns)
     assert description
-    if name != "tweets-sentiment":
+    if name == "tweets-sentiment-instruct":  # prompt → answer pairs for causal-lm
+        assert set(frame.columns) == {"instruction", "input", "output"}
+        assert set(frame["output"]) == {"negative", "neutral", "positive"}
+    elif name != "tweets-sentiment":
         assert set(frame.columns) == {"text", "label"}
         data = prepare_data(NO_CAPS, seed=0, source=spec)
         assert data.labels == ["neg", "neu", "pos"]
