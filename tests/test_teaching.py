@@ -184,3 +184,16 @@ def test_schedule_plot_draws_the_loops_own_multiplier() -> None:
     assert list(warm_linear) == pytest.approx(expected)
     assert warm_linear[0] < warm_linear[9] and max(warm_linear) == pytest.approx(1e-3, rel=0.1)
     assert ax.get_ylabel() == "learning rate" and ax.get_xlabel() == "optimizer step"
+
+
+def test_training_curves_legend_names_the_learning_rate_and_its_changes() -> None:
+    from workbench.plots import plot_training_curves
+
+    events = _events([1.1, 1.0, 0.9, 0.8] * 2, [0.9, 0.8])
+    events.insert(3, {"type": "lr_change", "step": 3, "lr": 1e-5})
+    fig, (loss_ax, metric_ax) = plot_training_curves(events)
+    loss_legend = [t.get_text() for t in loss_ax.get_legend().get_texts()]
+    metric_legend = [t.get_text() for t in metric_ax.get_legend().get_texts()]
+    assert "learning rate changed" in loss_legend
+    assert metric_legend[-1] == "learning rate (right)" and "val macro-F1" in metric_legend
+    assert loss_ax.get_ylabel() == "loss (cross-entropy)"

@@ -70,20 +70,26 @@ def plot_training_curves(
         metric_ax.plot(
             d["eval_step"], d["val_accuracy"], "s--", color="tab:olive", label="val accuracy"
         )
-    for step in d["lr_change"]:
-        loss_ax.axvline(step, color="tab:red", ls=":", lw=1)
+    for i, step in enumerate(d["lr_change"]):
+        label = "learning rate changed" if i == 0 else None
+        loss_ax.axvline(step, color="tab:red", ls=":", lw=1, label=label)
     if log_scale:
         loss_ax.set_yscale("log")
-    loss_ax.set(xlabel="optimizer step", ylabel="loss", title=title or "Loss")
-    metric_ax.set(xlabel="optimizer step", ylabel="score", title="Validation metric and LR")
+    loss_ax.set(xlabel="optimizer step", ylabel="loss (cross-entropy)", title=title or "Loss")
+    metric_ax.set(
+        xlabel="optimizer step", ylabel="validation score (0–1)", title="Validation metric and LR"
+    )
+    extra: tuple[list[Any], list[str]] = ([], [])
     if d["step"]:
         lr_ax = metric_ax.twinx()
-        lr_ax.plot(d["step"], d["lr"], color="tab:gray", lw=1, label="learning rate")
+        lr_ax.plot(d["step"], d["lr"], color="tab:gray", lw=1, label="learning rate (right)")
         lr_ax.set_ylabel("learning rate")
         lr_ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
-    for ax in (loss_ax, metric_ax):
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="best", fontsize=8)
+        extra = lr_ax.get_legend_handles_labels()
+    for ax, (more_handles, more_labels) in ((loss_ax, ([], [])), (metric_ax, extra)):
+        handles, labels = ax.get_legend_handles_labels()
+        if handles:  # one legend per panel, the twin axis's learning rate included
+            ax.legend(handles + more_handles, labels + more_labels, loc="best", fontsize=8)
         ax.grid(alpha=0.3)
     return fig, axes
 
