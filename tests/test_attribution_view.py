@@ -367,3 +367,37 @@ def test_comparison_png_is_labelled_on_one_scale(tmp_path: Path) -> None:
     assert axes[0].get_title(loc="left").startswith(r"\$x\$")  # data never becomes mathtext
     path = save_comparison_png([a, b], ["layer-ig", "occlusion"], tmp_path / "c.png")
     assert path.read_bytes().startswith(PNG)
+
+
+# ----------------------------------------------------------------------------- multi-process
+@pytest.mark.slow  # one launch of 2 processes: ~1.5 minutes on 2 busy cores
+def test_two_processes_write_one_record_per_step_and_example(
+    tiny_bert_dir: str, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    toy_frame(n_per_class=16).to_csv(tmp_path / "toy.csv", index=False)
+    run = tmp_path / "run"
+    args = ["--model", tiny_bert_dir, "--dataset", str(tmp_path / "toy.csv"), "--epochs", "1"]
+    args += ["--batch-size", "8", "--max-length", "32", "--device", "cpu", "--out", str(run)]
+    args += ["--quiet", "--max-train-samples", "none", "--max-eval-samples", "none"]
+    args += ["--eval-every", "2", "--pin", PINNED[0], "--pin", PINNED[1]]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node"]
+    done = subprocess.run(
+        [*launch, "2", "-m", "workbench", "train", *args],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = load_run(run)
+    evals = [e["step"] for e in loaded.events if e["type"] == "eval"]
+    records = [(r.step, r.example) for r in loaded.pinned_attributions()]
+    noted = [e for e in loaded.events if e["type"] == "attribution"]
+    expected = [(step, i) for step in [0, *evals] for i in (0, 1)]
+    assert records == expected, (noted, done.stderr[-2000:])  # main process only

@@ -192,7 +192,9 @@ class AttributionView(w.VBox):
         self.export_path.placeholder = "a file path (.html / .png added)"
         self._on_mode()
         if problem:
-            self.job.submit(lambda: self._say(html.error(problem), "failed"))
+            self.job.submit(lambda: self._reset(html.error(problem), "failed"))
+        elif self.mode.value != "pinned":  # (pinned mode has just submitted its own view)
+            self.job.submit(lambda: self._reset("", "idle"))
 
     def open_example(self, text: str, run: Any = None, compute: bool = True) -> None:
         """Show ``text`` (e.g. a misclassified row of Evaluate) in single mode, and explain it."""
@@ -329,6 +331,12 @@ class AttributionView(w.VBox):
             f"{record.seconds:.1f} s"
         )
         self._say("", f"step {step}")
+
+    def _reset(self, message: str, status: str) -> None:
+        """Forget the previous run's view (another run is shown now)."""
+        self.shown = None
+        self.output.value = self.info.value = ""
+        self._say(message, status)
 
     def _say(self, message: str, status: str) -> None:
         self.message.value = message
