@@ -9,6 +9,7 @@ wait for the view's worker thread, read the HTML it shows.
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -191,7 +192,13 @@ def test_the_view_explains_a_picked_misclassified_example(view: AttributionView)
     assert wrong, "the tiny run made no mistakes to pick"
     assert view.text.value == max(wrong, key=lambda r: r["confidence"])["text"]
     assert view.model_choice.value == "this run"
+    seen: list[tuple[str, str]] = []
+    view.status.observe(
+        lambda c: seen.append((c["new"], threading.current_thread().name)), names="value"
+    )
     computed(view)
+    assert seen[0] == ("computing…", "workbench-explain")  # off the kernel's thread
+    assert {thread for _, thread in seen} == {"workbench-explain"}
     e = view.shown.explanations[0] if view.shown else None
     assert e is not None and e.text == view.text.value and e.method == "layer-ig"
     page = view.output.value
