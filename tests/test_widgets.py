@@ -517,7 +517,8 @@ def test_interrupted_and_missing_runs_are_explained(tmp_path: Path) -> None:
     assert wb.train_panel.status_label.value == "stopped"
     assert "--resume" in wb.train_panel.message.value
     missing = Workbench(attach=tmp_path / "nope")
-    assert "run directory not found" in missing.children[0].value
+    header = "".join(str(getattr(c, "value", "")) for c in missing.children)  # lesson note first
+    assert "run directory not found" in header
     assert "run directory not found" in report(tmp_path / "nope")._repr_html_()
 
 
