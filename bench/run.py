@@ -27,6 +27,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -124,6 +125,10 @@ def pick_device(choice: str) -> str:
     return choice
 
 
+# A block another benchmark writes into the same report: <!-- name:start --> … <!-- name:end -->
+OWN_SECTION = re.compile(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", re.S)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     order = [a.strip() for a in args.arms.split(",") if a.strip()]
@@ -152,6 +157,9 @@ def main(argv: list[str] | None = None) -> None:
     out = args.out if args.out is not None else (None if args.quick else default_out)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
+        if out.is_file():  # sections other scripts own (bench/endurance.py) survive a re-run
+            kept = [m.group(0) for m in OWN_SECTION.finditer(out.read_text(encoding="utf-8"))]
+            text = "\n\n".join([text.rstrip("\n"), *kept]) + "\n"
         out.write_text(text, encoding="utf-8")
         print(f"[bench] wrote {out}", file=sys.stderr)
     if args.json is not None:

@@ -77,7 +77,7 @@ def test_out_of_memory_fails_the_run_with_concrete_advice(
         "lower batch_size (now 16; try 8 with grad_accum 2",
         "lower max_length (now 32 tokens)",
         "use method lora",
-        "gradient checkpointing",
+        "turn on gradient_checkpointing",
         "oom_retries",
     ):
         assert advice in message, message
@@ -146,6 +146,27 @@ def test_retry_gives_up_after_oom_retries_and_says_so(
     assert handle.status == "failed"
     assert len([e for e in handle.history if e["type"] == "retry"]) == 1
     assert "out of memory at batch_size 8" in (handle.summary or {})["error"]
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_gradient_checkpointing_trains_to_the_same_losses(
+    method: str, tiny_config: TrainConfig, toy_data, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The advice's last resort really is there: less memory, the same numbers."""
+    cfg = tiny_config.replace(method=method, epochs=1.0)
+    plain = train(cfg.replace(out=str(tmp_path / "plain")), data=toy_data, block=True)
+    gc = train(
+        cfg.replace(gradient_checkpointing=True, out=str(tmp_path / "gc")),
+        data=toy_data,
+        block=True,
+    )
+    assert plain.status == gc.status == "completed", gc.summary
+    assert gc.session is not None
+    assert gc.session.accelerator.unwrap_model(gc.session.model).is_activation_checkpointing
+    a = [e["loss"] for e in plain.history if e["type"] == "step"]
+    b = [e["loss"] for e in gc.history if e["type"] == "step"]
+    assert len(a) == len(b) > 0
+    assert b == pytest.approx(a, rel=1e-4, abs=1e-6)
 
 
 # ----------------------------------------------------------------------------- a full disk

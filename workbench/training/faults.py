@@ -45,10 +45,11 @@ def oom_advice(cfg: TrainConfig) -> str:
     ]
     if m.method != "lora":
         parts.append("use method lora (trains ~1% of the weights: far less optimizer memory)")
-    parts.append(
-        "turn on gradient checkpointing (model.gradient_checkpointing_enable(): recomputes "
-        "activations, less memory, slower)"
-    )
+    if not o.gradient_checkpointing:
+        parts.append(
+            "turn on gradient_checkpointing (recomputes activations in the backward pass: far "
+            "less memory, about a third slower)"
+        )
     if o.oom_retries == 0:
         parts.append("or set oom_retries to retry automatically with half the batch size")
     return "; ".join(parts)
@@ -86,3 +87,28 @@ def reset_for_retry(run_dir: Path | None) -> None:
         return
     shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
     (run_dir / "config.yaml").unlink(missing_ok=True)
+
+
+def enable_gradient_checkpointing(model: torch.nn.Module) -> None:
+    """Recompute activations layer by layer in the backward pass (``gradient_checkpointing``).
+
+    Non-reentrant checkpointing: it works when the embeddings are frozen (LoRA, IA3, head-only)
+    without forcing gradients onto the inputs, and it replays dropout with the same RNG state,
+    so the gradients equal those of a run without it.
+    """
+    # transformers 5 calls it activation checkpointing; the old name is a deprecated alias
+    enable = getattr(model, "activation_checkpointing_enable", None)
+    kwargs_name = "activation_checkpointing_kwargs"
+    if enable is None:
+        enable = getattr(model, "gradient_checkpointing_enable", None)
+        kwargs_name = "gradient_checkpointing_kwargs"
+    base = getattr(model, "base_model", model)
+    supported = getattr(base, "supports_gradient_checkpointing", True)
+    if enable is None or not supported:
+        from workbench.config import ConfigError
+
+        raise ConfigError(
+            f"gradient_checkpointing is not supported by {type(model).__name__}; turn it off "
+            "and lower batch_size or max_length instead"
+        )
+    enable(**{kwargs_name: {"use_reentrant": False}})

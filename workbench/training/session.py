@@ -26,6 +26,7 @@ from workbench.training.batching import (
     SortedBatchSampler,
     padding_waste,
 )
+from workbench.training.faults import enable_gradient_checkpointing
 
 
 @dataclass
@@ -196,6 +197,8 @@ def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Sess
     regularizers = build_regularizers(cfg)
     model, tokenizer = task.load_model(cfg, data, regularizers)
     attention = apply_attention(model, cfg.optim.attention)
+    if cfg.optim.gradient_checkpointing:
+        enable_gradient_checkpointing(model)
     if cfg.optim.compile:
         # In place: parameter names, checkpoints and export stay as they are. dynamic=True:
         # length-grouped batches come in many widths; one graph with a symbolic width
