@@ -90,7 +90,10 @@ def report(source: Any) -> RunReport:
     table_ax.axis("off")
     if metrics:
         cells = [[k, html.plain(v)] for k, v in metrics.items()]
-        table = table_ax.table(cellText=cells, colLabels=["metric", "value"], loc="center")
+        # Explicit widths inside the axes: automatic ones let long metric names spill out.
+        table = table_ax.table(
+            cellText=cells, colLabels=["metric", "value"], loc="center", colWidths=[0.62, 0.38]
+        )
         table.auto_set_font_size(False)
         table.set_fontsize(9)
         table.scale(1.0, 1.2)
