@@ -16,11 +16,14 @@ import statistics
 import time
 from collections.abc import Sequence
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from settings import BenchSettings
 
 Result = dict[str, Any]
+# Hand-written findings (profile before/after, what was tried), appended to every report.
+FINDINGS = Path(__file__).resolve().parent / "findings.md"
 
 # (title, numerator arm, denominator arm): the comparisons the report makes.
 RATIOS = (
@@ -284,6 +287,7 @@ def render(
         f"- Software: {machine['software']}.",
         f"- Load average (1/5/15 min) when the report was written: {machine['load']}. Other "
         "jobs may share the machine: absolute numbers move with them, paired ratios less so.",
+        gpu_line(s),
         "",
         "## Settings",
         "",
@@ -312,7 +316,20 @@ def render(
         *optimizer_lines(groups),
         "",
     ]
+    if FINDINGS.is_file():
+        parts += [FINDINGS.read_text(encoding="utf-8").strip(), ""]
     return "\n".join(parts)
+
+
+def gpu_line(s: BenchSettings) -> str:
+    if s.device == "cuda":
+        import torch
+
+        return f"- GPU: {torch.cuda.get_device_name()} (every arm trains on it)."
+    return (
+        "- GPU: none. This report is CPU-only: MFU and peak GPU memory are **not measured** "
+        "here (`python bench/run.py --device cuda` adds them on a CUDA machine)."
+    )
 
 
 METHOD = """
@@ -362,10 +379,10 @@ METHOD = """
   known. **Peak RSS** is the process's `ru_maxrss` at exit, which for B includes its
   end-of-run evaluation and export.
 - **Known differences that stay.** The Trainer's linear warmup starts at learning rate 0
-  (its first update is a no-op), the engine's at `1/(warmup+1)` of the peak; the Trainer
-  uses fused AdamW by default (`adamw_torch_fused`), while the engine and D leave the choice
-  to torch, which on CPU runs the single-tensor for-loop (see the list below); the
-  Trainer's length grouping sorts mega-batches of
+  (its first update is a no-op), the engine's at `1/(warmup+1)` of the peak. All three use
+  fused AdamW (the Trainer's default `adamw_torch_fused`; the engine picks it on CPU and
+  CUDA, D follows the engine; the what-if arm B-loop measures torch's CPU default, the
+  single-tensor for-loop, see the list below). The Trainer's length grouping sorts mega-batches of
   `min(n / (4·batch), 50)` batches and keeps the longest batch first, the engine's sorts
   mega-batches of 50 batches and shuffles the batch order, so their padding differs —
   which is why B-random / A-random is the equal-padding comparison (the Goals section says

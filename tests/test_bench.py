@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-ARMS = ("A", "B", "D", "A-random", "B-random")
+ARMS = ("A", "B", "C", "D", "A-random", "B-random")
 NUMBER = re.compile(r"^\d+(\.\d+)?( %)?$")
 
 
@@ -51,3 +51,6 @@ def test_quick_benchmark_reports_a_row_of_numbers_per_arm(tmp_path: Path) -> Non
     assert rows["B"][waste] == rows["D"][waste]
     assert abs(float(rows["B"][final]) - float(rows["D"][final])) <= 0.02 * float(rows["D"][final])
     assert "B / A at equal padding" in text
+    assert "C / B, live widget attached vs headless" in text  # arm C ran in the same rounds
+    # B and C run the same engine on the same batches; only the live panel differs
+    assert rows["C"][waste] == rows["B"][waste] and rows["C"][final] == rows["B"][final]
