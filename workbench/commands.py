@@ -31,7 +31,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     for r in rows:
         avail = "available" if r.get("available") else "NOT INSTALLED"
         size = f"{r['rows']:,} rows, {r['classes']} classes" if r.get("rows") else ""
-        print(f"{r['name']:<20} {avail:<14} {size:<26} {r.get('description', '')}")
+        width = max(20, *(len(row["name"]) for row in rows))
+        print(f"{r['name']:<{width}} {avail:<14} {size:<26} {r.get('description', '')}")
     print(
         "Also: any CSV/TSV/JSONL/Parquet file path (--dataset FILE), a pandas DataFrame or "
         "datasets.Dataset from Python."

@@ -43,12 +43,15 @@ def describe_catalog(batch_size: int = 32, seq_len: int = 128) -> list[dict[str,
 def format_catalog(rows: list[dict[str, Any]]) -> str:
     """A plain-text table of :func:`describe_catalog` rows."""
     methods = list(rows[0]["memory_bytes"]) if rows else []
-    head = f"{'model':<18}{'available':<11}{'params':>8}  " + "".join(f"{m:>10}" for m in methods)
+    width = max([18, *(len(r["name"]) + 2 for r in rows)])
+    head = f"{'model':<{width}}{'available':<11}{'params':>8}  " + "".join(
+        f"{m:>10}" for m in methods
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         mem = "".join(f"{r['memory_bytes'][m] / 2**30:>9.1f}G" for m in methods)
         avail = "yes" if r["available"] else "no"
-        lines.append(f"{r['name']:<18}{avail:<11}{r['parameters'] / 1e6:>7.1f}M  {mem}")
+        lines.append(f"{r['name']:<{width}}{avail:<11}{r['parameters'] / 1e6:>7.1f}M  {mem}")
     lines.append(
         "memory: estimated peak training memory (fp32, batch 32, 128 tokens). "
         "Unavailable models are not in the local Hugging Face cache; any hub id or "
