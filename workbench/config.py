@@ -258,14 +258,6 @@ class OptimConfig:
         max=6,
         step=1,
     )
-    oom_retries: int = setting(
-        0,
-        "On out of memory, start again up to this many times, each with half the batch size "
-        "and twice grad_accum (same effective batch); 0: fail with advice instead.",
-        min=0,
-        max=6,
-        step=1,
-    )
     warmup_fraction: float = setting(
         0.06, "Share of steps spent warming the learning rate up.", min=0.0, max=0.5, step=0.01
     )
@@ -482,22 +474,6 @@ class TrainConfig:
         if self.optim.lr is None:
             return self.replace(lr=get_method(self.model.method).default_lr)
         return self
-
-
-def _check_method_knobs(method: str, given: typing.Iterable[str]) -> None:
-    """Refuse a knob of another adaptation method set together with ``method`` (``lora_r``
-    with a full fine-tune): the run would silently ignore it."""
-    from workbench.methods import METHODS as REGISTRY
-
-    own = set(REGISTRY[method].settings) if method in REGISTRY else set()
-    for name in given:
-        users = [m for m, impl in REGISTRY.items() if name in impl.settings]
-        if users and name not in own:
-            raise ConfigError(
-                f"{name} applies only to method {' or '.join(users)}, but method is "
-                f"{method!r}, which would ignore it; set method to {users[0]} or leave "
-                f"{name} out"
-            )
 
 
 def _check_method_knobs(method: str, given: typing.Iterable[str]) -> None:
