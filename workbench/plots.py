@@ -202,14 +202,9 @@ def plot_tradeoff(
     else:
         fig = ax.figure
     points = [r for r in rows if _finite(r.get(x)) and _finite(r.get(y))]
-    for i, row in enumerate(points):
-        ax.scatter([row[x]], [row[y]], color=f"C{i % 10}", s=50, zorder=3)
-        ax.annotate(
-            str(row.get(label, i)),
-            (row[x], row[y]),
-            textcoords="offset points",
-            xytext=(6, 4),
-            fontsize=8,
+    for i, row in enumerate(points):  # a legend, not text labels: close points overlap
+        ax.scatter(
+            [row[x]], [row[y]], color=f"C{i % 10}", s=50, zorder=3, label=str(row.get(label, i))
         )
     positive = [r[x] for r in points if r[x] > 0]
     if positive and max(positive) / min(positive) > 100:
@@ -222,11 +217,10 @@ def plot_tradeoff(
         "memory_mb_estimate": "estimated training memory (MiB)",
         "train_samples_per_second": "training throughput (samples/s)",
     }
-    ax.set(
-        xlabel=names.get(x, x),
-        ylabel=names.get(y, y),
-        title=title or f"{names.get(y, y)} vs {names.get(x, x)}",
-    )
+    title = title or f"{names.get(y, y)} vs {names.get(x, x)}"
+    ax.set(xlabel=names.get(x, x), ylabel=names.get(y, y), title=title[:1].upper() + title[1:])
+    if points:
+        ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
     return fig, ax
 
