@@ -546,6 +546,28 @@ def test_a_10_mb_single_text_trains_and_is_cut_before_tokenizing(
     )
 
 
+def test_predict_on_a_10_mb_text_tokenizes_only_what_the_model_reads(
+    corpus: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.runs import load_run
+    from workbench.training.batching import CHARS_PER_TOKEN
+
+    run = load_run(corpus["run"])
+    model, tokenizer = run.load_model()
+    seen: list[int] = []
+    real = type(tokenizer).__call__
+
+    def spy(self, texts, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.extend(len(t) for t in texts)
+        return real(self, texts, *args, **kwargs)
+
+    monkeypatch.setattr(type(tokenizer), "__call__", spy)
+    big = "word " * (BIG_TEXT_BYTES // 5)
+    preds = run.predict([big, "a short one"])
+    assert [p["text"] for p in preds] == [big, "a short one"]  # the text itself is kept
+    assert max(seen) == run.config.model.max_length * CHARS_PER_TOKEN
+
+
 # ----------------------------------------------------------------------------- the widgets
 WIDGET_FILES = [
     ("nope.csv", "data file not found"),

@@ -46,6 +46,8 @@ class Run:
         """Label and class probabilities for each text, with the exported model."""
         import torch
 
+        from workbench.training.batching import clip_text
+
         model, tokenizer = self.load_model()
         labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         out = []
@@ -53,7 +55,7 @@ class Run:
             for start in range(0, len(texts), batch_size):
                 chunk = [str(t) for t in texts[start : start + batch_size]]
                 enc = tokenizer(
-                    chunk,
+                    [clip_text(t, self.config.model.max_length) for t in chunk],
                     truncation=True,
                     padding=True,
                     max_length=self.config.model.max_length,
