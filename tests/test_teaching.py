@@ -139,14 +139,9 @@ def test_run_comparison_plot_is_labelled_by_the_callers_names() -> None:
         "random init": _events([1.1, 1.1, 1.0, 1.0] * 2, [1.1, 1.0]),
     }
     fig, (loss_ax, metric_ax) = plot_run_comparison(runs, x="epoch")
-    loss_labels = loss_ax.get_legend_handles_labels()[1]
-    assert loss_labels == [
-        "pretrained: train",
-        "pretrained: validation",
-        "random init: train",
-        "random init: validation",
-    ]
-    assert metric_ax.get_legend_handles_labels()[1] == ["pretrained", "random init"]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]  # one legend, under both
+    assert legend == ["pretrained", "random init", "training loss (smoothed)", "validation"]
+    assert loss_ax.get_legend() is None and metric_ax.get_legend() is None
     assert loss_ax.get_xlabel().startswith("epoch") and "loss" in loss_ax.get_ylabel()
     assert metric_ax.get_ylabel() == "validation macro-F1"
     assert list(metric_ax.lines[0].get_xdata()) == [1.0, 2.0]

@@ -154,7 +154,7 @@ def plot_run_comparison(
                 smooth([e["loss"] for e in steps]),
                 color=color,
                 lw=2,
-                label=f"{label}: train",
+                label=str(label),
             )
         if evals:
             loss_ax.plot(
@@ -163,7 +163,7 @@ def plot_run_comparison(
                 "o--",
                 color=color,
                 ms=4,
-                label=f"{label}: validation",
+                label="_validation",  # the style key below explains dashes once
             )
             metric_ax.plot(
                 [e[x] for e in evals],
@@ -171,7 +171,6 @@ def plot_run_comparison(
                 "o-",
                 color=color,
                 ms=4,
-                label=str(label),
             )
     xlabel = "optimizer step" if x == "step" else "epoch (passes over the training set)"
     loss_ax.set(
@@ -181,9 +180,21 @@ def plot_run_comparison(
     )
     metric_ax.set(xlabel=xlabel, ylabel=METRIC_NAMES[metric], title=METRIC_NAMES[metric])
     for ax in (loss_ax, metric_ax):
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="best", fontsize=7)
         ax.grid(alpha=0.3)
+    # One legend under both panels: a colour per run, then what solid and dashed mean.
+    # (Two entries per run inside a panel would cover the curves once there are six runs.)
+    from matplotlib.lines import Line2D
+
+    handles, labels = loss_ax.get_legend_handles_labels()
+    if handles:
+        handles += [
+            Line2D([], [], color="black", lw=2),
+            Line2D([], [], color="black", ls="--", marker="o", ms=4),
+        ]
+        labels += ["training loss (smoothed)", "validation"]
+        fig.legend(
+            handles, labels, loc="outside lower center", ncols=min(len(labels), 4), fontsize=8
+        )
     return fig, axes
 
 
