@@ -70,6 +70,7 @@ def test_fixed_values_win_over_the_config_and_stay_hidden_when_the_method_change
     form.set("method", "lora")  # the Model panel shows LoRA's knobs again ...
     assert shown(form, "lora_alpha") and not shown(form, "lora_r")  # ... but not a fixed one
     assert wb.config().model.lora_r == 4
+    assert wb.model_panel.probe.wait_idle(300)  # the method change recounts parameters
     # Attaching another run's settings does not undo the lesson.
     form.set_config(TrainConfig().replace(lora_r=16, weight_decay=0.2, method="lora"))
     assert wb.config().model.lora_r == 4 and wb.config().regularization.weight_decay == 0.0
@@ -122,6 +123,7 @@ def test_state_without_a_lesson_round_trips_every_setting() -> None:
         "pretrained": False,
     }.items():
         wb.form.set(name, value)
+    assert wb.model_panel.probe.wait_idle(300)  # no counting thread left at exit
     again = Workbench.from_state(wb.state())
     assert again.form.values() == wb.form.values() and again.lesson is None
     assert again.config().model.pretrained is False
