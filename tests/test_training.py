@@ -79,7 +79,10 @@ def test_train_returns_at_once_and_pause_resume_stop_work(
     assert len([e for e in handle.history if e["type"] == "step"]) <= n + 1
     handle.set_lr(1e-3)
     handle.resume()
-    time.sleep(0.5)
+    # The new rate is applied (and logged) at the next step: wait for it, however slow.
+    deadline = time.time() + 60
+    while "lr_change" not in _types(handle.history) and time.time() < deadline:
+        time.sleep(0.05)
     handle.stop()
     summary = handle.wait(60)
     assert handle.status == "stopped"
