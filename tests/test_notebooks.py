@@ -13,9 +13,7 @@ not to depend on the working directory for its data or model.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +25,10 @@ STARTER = ROOT / "notebooks" / "00_workbench.ipynb"
 COMMITTED = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted(
     (ROOT / "tests" / "notebooks").glob("*.ipynb")
 )
-# SMALL = True must finish within 3 minutes on 2 CPU cores. Under `pytest -n 2` another
-# worker trains on the same two cores meanwhile, so the budget doubles there. A cell gets
-# more than that, so a slow machine reports the measured time instead of a cell timeout.
-BUDGET_S = 180.0
-SHARED_CORES = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1
-CELL_TIMEOUT_S = 420
+# A hang guard per cell, not a speed target: the SMALL = True budget (3 minutes on 2 idle
+# cores) is measured side by side by bench/notebook_times.py, never by a timed test on a
+# shared machine (DEVELOPERS.md).
+CELL_TIMEOUT_S = 900
 
 
 def _outputs_text(cell: Any) -> str:
@@ -108,9 +104,7 @@ def test_starter_notebook_runs_headless(tmp_path: Path) -> None:
         timeout=CELL_TIMEOUT_S,
         resources={"metadata": {"path": str(tmp_path)}},
     )
-    started = time.monotonic()
     client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
-    elapsed = time.monotonic() - started
 
     code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
     errors = [
@@ -137,13 +131,6 @@ def test_starter_notebook_runs_headless(tmp_path: Path) -> None:
     assert "RunReport" in report_text or "completed" in report_text, report_text[:2000]
     assert any("image/png" in out.get("data", {}) for out in code_cells[-1].outputs), (
         "the report cell showed no PNG"
-    )
-
-    budget = BUDGET_S * (2 if SHARED_CORES else 1)
-    assert elapsed <= budget, (
-        f"the starter notebook took {elapsed:.0f}s with SMALL = True; the budget is "
-        f"{BUDGET_S:.0f}s on 2 cores"
-        + (" (doubled: pytest-xdist workers share them)" if SHARED_CORES else "")
     )
 
 
@@ -210,9 +197,7 @@ def test_lesson_notebook_runs_in_small_mode(path: Path, tmp_path: Path) -> None:
         timeout=CELL_TIMEOUT_S,
         resources={"metadata": {"path": str(tmp_path)}},
     )
-    started = time.monotonic()
     client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
-    elapsed = time.monotonic() - started
 
     code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
     errors = [
@@ -229,8 +214,3 @@ def test_lesson_notebook_runs_in_small_mode(path: Path, tmp_path: Path) -> None:
     assert set(status.values()) == {"completed"}, f"runs that did not complete: {status}"
     pictures = sum("image/png" in out.get("data", {}) for c in code_cells for out in c.outputs)
     assert pictures >= 1, "the notebook showed no plot"
-    budget = BUDGET_S * (2 if SHARED_CORES else 1)
-    assert elapsed <= budget, (
-        f"{path.name} took {elapsed:.0f}s with SMALL = True; the budget is {BUDGET_S:.0f}s "
-        "on 2 cores" + (" (doubled: pytest-xdist workers share them)" if SHARED_CORES else "")
-    )
