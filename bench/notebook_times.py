@@ -17,7 +17,7 @@ import argparse
 import os
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
             f"| {outcome} |"
         )
         print(rows[-1], flush=True)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     report = "\n".join(
         [
             "# Notebook run times with SMALL = True",
