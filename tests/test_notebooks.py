@@ -178,9 +178,23 @@ def test_lesson_notebook_has_the_parts_of_a_lesson(path: Path) -> None:
     )
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
-def test_lesson_notebook_runs_in_small_mode(path: Path, tmp_path: Path) -> None:
+# pytest-xdist's loadscope sends one module's functions to one worker but each class to its
+# own: two classes let the two workers execute the lesson notebooks side by side.
+class TestLessonsOdd:
+    @pytest.mark.slow
+    @pytest.mark.parametrize("path", LESSONS[0::2], ids=lambda p: p.name)
+    def test_runs_in_small_mode(self, path: Path, tmp_path: Path) -> None:
+        _run_lesson_in_small_mode(path, tmp_path)
+
+
+class TestLessonsEven:
+    @pytest.mark.slow
+    @pytest.mark.parametrize("path", LESSONS[1::2], ids=lambda p: p.name)
+    def test_runs_in_small_mode(self, path: Path, tmp_path: Path) -> None:
+        _run_lesson_in_small_mode(path, tmp_path)
+
+
+def _run_lesson_in_small_mode(path: Path, tmp_path: Path) -> None:
     """Executes the whole notebook with SMALL = True in a fresh kernel; any error fails it.
 
     Every training cell waits for its runs (``run_variants`` and ``handle.wait()``), so
