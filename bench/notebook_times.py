@@ -43,7 +43,8 @@ def run_notebook(path: Path) -> tuple[float, str]:
             client.execute()
             outcome = "ok"
         except Exception as err:  # noqa: BLE001 - reported in the table, not raised
-            outcome = f"error: {type(err).__name__}: {str(err).splitlines()[-1][:80]}"
+            lines = str(err).strip().splitlines() or [""]
+            outcome = f"error: {type(err).__name__}: {lines[-1][:80]}"
         return time.monotonic() - started, outcome
 
 
