@@ -18,7 +18,7 @@ TORCH  := torch==2.13.0
 # module-scoped fixtures (tiny models, servers) are built once.
 PYTEST_PAR := -n 2 --dist loadscope
 
-.PHONY: help install test test-fast lint format demo demo-llm bench lab clean
+.PHONY: help install test test-fast lint format demo demo-llm bench bench-lm lab clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -58,8 +58,11 @@ demo-llm: $(STAMP) ## Small causal-LM demo: LoRA on SmolLM2-135M, answers before
 		--dataset tweets-sentiment-instruct --method lora --max-train-samples 160 \
 		--max-eval-samples 40 --batch-size 4 --epochs 1
 
-bench: $(STAMP) ## Run the benchmarks in bench/
+bench: $(STAMP) ## Throughput benchmark vs the HF Trainer (classifier) -> docs/benchmarks.md
 	$(BIN)/python bench/run.py
+
+bench-lm: $(STAMP) ## Causal LM + LoRA vs the HF Trainer -> docs/benchmarks-lm.md (~10 min)
+	$(BIN)/python bench/run.py --workload smollm2
 
 lab: $(STAMP) ## Open JupyterLab on the starter notebook
 	$(BIN)/workbench lab

@@ -26,48 +26,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+import lm_arms  # noqa: F401 - registers the causal-LM arms (A-lm, B-lm, ...)
+from arm_kit import ARMS, OFFLINE_ENV, arm, autocast_precision, describe_adamw
 from recording import RecordingCollator, StepRecorder
 from settings import BenchSettings
 
-OFFLINE_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_DATASETS_OFFLINE": "1",
-    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
-    "TRANSFORMERS_VERBOSITY": "error",
-    "MPLBACKEND": "Agg",
-}
-
-ArmFunction = Callable[..., None]
-
-
-@dataclass(frozen=True)
-class Arm:
-    """A registered arm: its name, the report's description, and the function to run."""
-
-    name: str
-    label: str
-    batching: str  # "length-grouped" or "random"
-    run: ArmFunction
-    options: dict[str, Any]
-
-
-ARMS: dict[str, Arm] = {}
-
-
-def arm(name: str, label: str, batching: str, **options: Any) -> Callable[[ArmFunction], Any]:
-    """Register ``fn`` as arm ``name``; ``options`` are passed to it as keyword arguments."""
-
-    def register(fn: ArmFunction) -> ArmFunction:
-        ARMS[name] = Arm(
-            name, label, batching, fn, {"grouped": batching == "length-grouped", **options}
-        )
-        return fn
-
-    return register
+__all__ = ["ARMS", "OFFLINE_ENV", "run_arm"]
 
 
 # -- shared preparation -------------------------------------------------------------------------
@@ -94,36 +60,6 @@ def load_model(s: BenchSettings, labels: list[str]) -> Any:
         id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)},
     )
-
-
-def autocast_precision(s: BenchSettings) -> str:
-    """What the matmuls run in: fp32 on CPU; bf16 on CUDA (fp16 on GPUs without bf16)."""
-    import torch
-
-    if s.device != "cuda":
-        return "fp32"
-    return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
-
-
-def describe_adamw(optimizer: Any) -> str:
-    """Which AdamW implementation ``optimizer`` runs (unwrapping Accelerate's wrapper).
-
-    With neither ``fused`` nor ``foreach`` set, torch picks foreach only when every
-    parameter is on a GPU; on CPU it runs the single-tensor for-loop.
-    """
-    inner = getattr(optimizer, "optimizer", optimizer)
-    options = inner.defaults
-    if options.get("fused"):
-        kind = "fused"
-    elif options.get("foreach"):
-        kind = "foreach"
-    elif options.get("foreach") is None and all(
-        p.is_cuda for g in inner.param_groups for p in g["params"]
-    ):
-        kind = "foreach (torch's GPU default)"
-    else:
-        kind = "single-tensor for-loop (torch's CPU default)"
-    return f"{type(inner).__name__}, {kind}"
 
 
 # -- A: the Hugging Face Trainer ----------------------------------------------------------------

@@ -43,7 +43,7 @@ class BatchShape:
     same batches, whatever order the rows were padded in.
     """
 
-    examples: int
+    examples: int  # examples, not rows: a packed row holds several
     real_tokens: int
     padded_tokens: int
     fingerprint: int
@@ -64,14 +64,25 @@ class StepRecorder:
     flops: Any = None  # a workbench.training.flops.FlopsModel of the trained model
     peak_flops: float | None = None  # the device's dense peak FLOP/s; None: no MFU
 
-    def batch(self, input_ids: Any, attention_mask: Any) -> None:
-        """Record a collated batch from its (batch, tokens) ids and attention mask."""
+    def batch(self, input_ids: Any, attention_mask: Any, position_ids: Any = None) -> None:
+        """Record a collated batch from its (batch, tokens) ids and attention mask.
+
+        Packed rows (``position_ids`` restarting at 0 for each example) count as the
+        examples they hold, so samples/s means examples/s in every arm, and each example's
+        own length enters the attention FLOPs.
+        """
         n, width = attention_mask.shape
         real, total = int(attention_mask.sum()), int(n * width)
-        lengths = [int(x) for x in attention_mask.sum(dim=1).tolist()]
-        self.batches.append(
-            BatchShape(int(n), real, total, int((input_ids * attention_mask).sum()), lengths)
-        )
+        if position_ids is None:
+            lengths = [int(x) for x in attention_mask.sum(dim=1).tolist()]
+        else:
+            lengths = [
+                k
+                for pos, mask in zip(position_ids.tolist(), attention_mask.tolist(), strict=True)
+                for k in example_lengths([p for p, m in zip(pos, mask, strict=True) if m])
+            ]
+        fingerprint = int((input_ids * attention_mask).sum())
+        self.batches.append(BatchShape(len(lengths), real, total, fingerprint, lengths))
 
     def measure_flops(self, model: Any, device: str, precision: str) -> None:
         """Count ``model``'s training FLOPs and look the device's peak up (CUDA only)."""
@@ -138,8 +149,14 @@ class RecordingCollator:
 
     def __call__(self, examples: list[Any]) -> Any:
         batch = self.collate(examples)
-        self.recorder.batch(batch["input_ids"], batch["attention_mask"])
+        self.recorder.batch(batch["input_ids"], batch["attention_mask"], batch.get("position_ids"))
         return batch
+
+
+def example_lengths(positions: list[int]) -> list[int]:
+    """Lengths of the examples in one packed row, from its positions restarting at 0."""
+    starts = [i for i, p in enumerate(positions) if p == 0]
+    return [b - a for a, b in zip(starts, [*starts[1:], len(positions)], strict=True)]
 
 
 def peak_gpu_mb() -> float | None:

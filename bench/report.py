@@ -37,6 +37,12 @@ RATIOS = (
     ("B-fused / A-random, both fused AdamW, equal padding", "B-fused", "A-random"),
     ("B-random / B-loop, engine default vs for-loop AdamW", "B-random", "B-loop"),
     ("B-random / A-foreach, both foreach AdamW, equal padding", "B-random", "A-foreach"),
+    # Causal LM + LoRA (``--workload smollm2``):
+    ("B-lm / A-lm, causal LM, both length-grouped", "B-lm", "A-lm"),
+    ("B-lm-packed / A-lm, engine packing vs Trainer", "B-lm-packed", "A-lm"),
+    ("B-lm-packed / B-lm, packing vs padding", "B-lm-packed", "B-lm"),
+    ("B-lm / B-lm-full-logits, answer logits only vs all", "B-lm", "B-lm-full-logits"),
+    ("B-lm-full-logits / A-lm, both all logits", "B-lm-full-logits", "A-lm"),
 )
 SPEED_GOAL = 1.0  # engine throughput / Trainer throughput at equal padding
 DEFAULT_BATCHING_GOAL = 1.3  # engine (its default batching) / Trainer (length-grouped)
@@ -198,7 +204,14 @@ def goal_lines(results: Sequence[Result], groups: dict[str, list[Result]]) -> li
             f"- MFU of the engine on real tokens (B): {100 * mfu:.1f} % (goal on an H100/H200: "
             "≥ 35 % for the bert-base-sized workload, ≥ 20 % for MiniLM)."
         )
-    for num, den in (("B", "A"), ("B-random", "A-random")):
+    lm = paired_ratio(results, "B-lm", "A-lm", "tokens_per_s")
+    if lm is not None:
+        lines.append(
+            f"- Causal LM + LoRA, engine / Trainer (real tokens/s, B-lm / A-lm): {lm:.2f}× "
+            "(no goal set; the issue asks for the comparison)."
+        )
+    pairs = (("B", "A"), ("B-random", "A-random"), ("B-lm", "A-lm"), ("B-lm-packed", "A-lm"))
+    for num, den in pairs:
         gap = loss_gap(groups, num, den)
         if gap is not None:
             met = "met" if abs(gap) <= LOSS_GOAL else "NOT met"
@@ -206,7 +219,7 @@ def goal_lines(results: Sequence[Result], groups: dict[str, list[Result]]) -> li
                 f"- Final loss of {num} within {100 * LOSS_GOAL:.0f} % of {den}: **{met}** "
                 f"({100 * gap:+.2f} %)."
             )
-    for num, den in (("B-random", "A-random"), ("B", "D")):
+    for num, den in (("B-random", "A-random"), ("B", "D"), ("B-lm", "B-lm-full-logits")):
         if num in groups and den in groups:
             lines.append(_same_batches_line(groups[num][0], groups[den][0]))
     return lines
@@ -236,10 +249,21 @@ def per_run_table(groups: dict[str, list[Result]]) -> str:
 
 
 def settings_lines(s: BenchSettings, repeats: int, order: Sequence[str]) -> list[str]:
+    task = (
+        [
+            "- Task: causal-LM instruction tuning; the engine's `lora` method (its defaults: "
+            "rank 8, alpha 16, dropout 0.1, peft's Llama targets `q_proj`/`v_proj`) in every "
+            "arm; "
+            "the engine's encoding (chat template, loss on response tokens only)."
+        ]
+        if s.task == "causal-lm"
+        else []
+    )
     return [
         f"- Model: {s.model_label}; data: `{os.path.basename(s.dataset)}`, cleaned and split "
-        f"by `workbench.data.prepare_data` (seed {s.seed}), {s.train_samples} training texts, "
+        f"as the engine does (seed {s.seed}), {s.train_samples} training examples, "
         f"max_length {s.max_length}.",
+        *task,
         f"- {s.steps} optimizer steps of batch {s.batch_size}; AdamW lr {s.lr:g}, weight decay "
         f"{s.weight_decay:g} (not on biases/LayerNorm), linear schedule with {s.warmup_steps} "
         f"warmup steps, gradient clipping at {s.max_grad_norm:g}; "
@@ -357,7 +381,8 @@ METHOD = """
   far less than the window figure, and it stays comparable across different batches.
 - **Real tokens** are non-pad tokens; **padding waste** is the share of computed positions
   (batch × padded width) that are padding, over the N batches each arm actually formed,
-  recorded by wrapping each arm's collator.
+  recorded by wrapping each arm's collator. **Samples** are examples: a packed row counts
+  as the examples it holds (its position ids restart at 0 for each).
 - **Useful TFLOP/s** is the training arithmetic of steps 2..N over the same window,
   counted on real tokens with the convention written in `workbench/training/flops.py`:
   `6·N` per token for the non-embedding parameters under full fine-tuning (`4·N` for

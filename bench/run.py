@@ -10,6 +10,7 @@ and writes it to ``docs/benchmarks.md``.
     python bench/run.py --quick --out /tmp/bench.md   # smoke test: tiny model, 1 repeat
     python bench/run.py --arms A-random,B-random,B-loop --out /tmp/what-if.md
     python bench/run.py --device cuda --workload bert-base --steps 200 --out docs/bench-gpu.md
+    python bench/run.py --workload smollm2   # causal LM + LoRA (make bench-lm, ~10 min)
 
 On CUDA every arm trains with bf16 autocast, fused AdamW and SDPA attention (``--compile``
 adds torch.compile to every arm), and the report adds peak GPU memory and MFU columns.
@@ -37,11 +38,19 @@ from typing import Any
 
 from arms import ARMS, OFFLINE_ENV
 from report import describe_machine, render
-from settings import BenchSettings, bert_base_settings, full_settings, quick_settings
+from settings import (
+    BenchSettings,
+    bert_base_settings,
+    full_settings,
+    lm_settings,
+    quick_lm_settings,
+    quick_settings,
+)
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE.parent / "docs" / "benchmarks.md"
 DEFAULT_ORDER = ("A", "B", "C", "D", "A-random", "B-random")
+LM_ORDER = ("A-lm", "B-lm", "B-lm-packed")  # --workload smollm2
 MARKER = "BENCH_RESULT "
 
 
@@ -89,23 +98,28 @@ def run_rounds(
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny random BERT, 1 repeat")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny random BERT (smollm2: Llama), 1 repeat"
+    )
     parser.add_argument("--out", type=Path, default=None, help=f"report path ({DEFAULT_OUT})")
     parser.add_argument("--repeats", type=int, default=None, help="rounds (3; --quick: 1)")
     parser.add_argument("--steps", type=int, default=None, help="optimizer steps per arm (20)")
     parser.add_argument(
         "--arms",
-        default=",".join(DEFAULT_ORDER),
-        help="comma-separated arms, in run order; what-if arms: B-fused, B-loop, A-foreach",
+        default=None,
+        help=f"comma-separated arms, in run order (default {','.join(DEFAULT_ORDER)}; "
+        f"smollm2: {','.join(LM_ORDER)}); what-if arms: B-fused, B-loop, A-foreach, "
+        "B-lm-full-logits",
     )
     parser.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: cuda if visible"
     )
     parser.add_argument(
         "--workload",
-        choices=("minilm", "bert-base"),
+        choices=("minilm", "bert-base", "smollm2"),
         default="minilm",
-        help="packaged MiniLM-L6, or a random bert-base-sized BERT (for GPUs)",
+        help="packaged MiniLM-L6; a random bert-base-sized BERT (for GPUs); or causal-LM "
+        "instruction tuning with LoRA on the packaged SmolLM2-135M (make bench-lm)",
     )
     parser.add_argument("--compile", action="store_true", help="torch.compile in every arm")
     parser.add_argument("--batch-size", type=int, default=None, help="examples per step (32)")
@@ -131,16 +145,20 @@ OWN_SECTION = re.compile(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", re.S)
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    order = [a.strip() for a in args.arms.split(",") if a.strip()]
+    default_order = LM_ORDER if args.workload == "smollm2" else DEFAULT_ORDER
+    order = [a.strip() for a in (args.arms or ",".join(default_order)).split(",") if a.strip()]
     unknown = [a for a in order if a not in ARMS]
     if unknown:
         raise SystemExit(f"unknown arm(s) {', '.join(unknown)}; known: {', '.join(sorted(ARMS))}")
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
         if args.quick:
-            s = quick_settings(Path(work))
+            quick = quick_lm_settings if args.workload == "smollm2" else quick_settings
+            s = quick(Path(work))
         elif args.workload == "bert-base":
             s = bert_base_settings(Path(work))
+        elif args.workload == "smollm2":
+            s = lm_settings()
         else:
             s = full_settings()
         s = dataclasses.replace(s, device=pick_device(args.device), compile=args.compile)
@@ -153,7 +171,8 @@ def main(argv: list[str] | None = None) -> None:
     labels = {name: (ARMS[name].label, ARMS[name].batching) for name in order}
     text = render(s, results, labels, describe_machine(), order, repeats, time.time() - started)
     print(text)
-    default_out = DEFAULT_OUT if s.device == "cpu" else DEFAULT_OUT.with_name("benchmarks-gpu.md")
+    name = "benchmarks-lm" if s.task == "causal-lm" else "benchmarks"
+    default_out = DEFAULT_OUT.with_name(f"{name}{'' if s.device == 'cpu' else '-gpu'}.md")
     out = args.out if args.out is not None else (None if args.quick else default_out)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,8 @@ class BenchSettings:
     last_losses: int = 5  # "final loss" = mean training loss of the last this-many steps
     device: str = "cpu"  # "cpu" or "cuda": every arm trains there (bf16 autocast on CUDA)
     compile: bool = False  # torch.compile in every arm (Trainer: torch_compile=True)
+    task: str = "text-classification"  # or "causal-lm" (the arms of bench/lm_arms.py)
+    method: str = "full"  # the engine's adaptation method (causal-lm: "lora")
 
     @property
     def warmup_steps(self) -> int:
@@ -52,7 +54,12 @@ class BenchSettings:
 
         Half a step below the exact ratio, so float rounding can never add a step.
         """
-        return (self.steps - 0.5) / self.steps_per_epoch
+        return self.epochs_over(self.train_samples)
+
+    def epochs_over(self, rows: int) -> float:
+        """:attr:`epochs` for a training set of ``rows`` rows (packed rows hold several
+        examples, so a packed set has fewer rows than examples)."""
+        return (self.steps - 0.5) / math.ceil(rows / self.batch_size)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -86,6 +93,33 @@ def bert_base_settings(workdir: Path, steps: int = 20) -> BenchSettings:
     )
 
 
+def lm_settings(steps: int = 10) -> BenchSettings:
+    """Causal-LM instruction tuning: LoRA on the packaged SmolLM2-135M-Instruct (its GGUF
+    file converted once to safetensors) with the built-in tweets-sentiment-instruct pairs.
+    """
+    from workbench.errors import UserError
+    from workbench.models.catalog import PACKAGED_LM
+    from workbench.models.loading import materialize, resolve_model
+
+    try:
+        folder = materialize(resolve_model(PACKAGED_LM)).path
+    except UserError as err:
+        raise SystemExit(f"the packaged causal LM is not available: {err}") from None
+    return BenchSettings(
+        model=folder,
+        model_label="SmolLM2-135M-Instruct (packaged GGUF, dequantized to fp32), LoRA",
+        dataset="tweets-sentiment-instruct",
+        steps=steps,
+        batch_size=8,
+        lr=2e-4,
+        train_samples=800,
+        eval_samples=16,
+        last_losses=3,
+        task="causal-lm",
+        method="lora",
+    )
+
+
 def quick_settings(workdir: Path) -> BenchSettings:
     """Smoke-test settings: a tiny random BERT and 240 synthetic texts, 4 steps of 16."""
     model_dir = workdir / "tiny-bert"
@@ -106,6 +140,62 @@ def quick_settings(workdir: Path) -> BenchSettings:
         eval_samples=16,
         last_losses=2,
     )
+
+
+def quick_lm_settings(workdir: Path) -> BenchSettings:
+    """Smoke-test settings for the causal-LM arms: a tiny random Llama with a chat template,
+    the built-in instruction pairs, 3 steps of 8."""
+    model_dir = workdir / "tiny-llama"
+    if not (model_dir / "config.json").is_file():
+        _save_tiny_llama(model_dir)
+    return BenchSettings(
+        model=str(model_dir),
+        model_label="tiny random Llama (2 layers, hidden 32), LoRA",
+        dataset="tweets-sentiment-instruct",
+        steps=3,
+        batch_size=8,
+        lr=1e-3,
+        train_samples=64,
+        eval_samples=8,
+        last_losses=2,
+        task="causal-lm",
+        method="lora",
+    )
+
+
+# A chat template small enough to read: the tiny Llama's tokenizer has none of its own.
+TINY_CHAT_TEMPLATE = (
+    "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }} {% endfor %}"
+    "{% if add_generation_prompt %}[assistant] {% endif %}"
+)
+
+
+def _save_tiny_llama(folder: Path) -> None:
+    """A seeded, randomly initialized 2-layer Llama with the packaged model's tokenizer."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from workbench.models import packaged_model_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(packaged_model_dir())
+    tokenizer.model_max_length = 256
+    tokenizer.chat_template = TINY_CHAT_TEMPLATE
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.sep_token_id,
+        bos_token_id=tokenizer.cls_token_id,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
 
 
 def _save_tiny_bert(folder: Path) -> None:

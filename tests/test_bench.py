@@ -18,11 +18,11 @@ ARMS = ("A", "B", "C", "D", "A-random", "B-random")
 NUMBER = re.compile(r"^\d+(\.\d+)?( %)?$")
 
 
-@pytest.mark.slow
-def test_quick_benchmark_reports_a_row_of_numbers_per_arm(tmp_path: Path) -> None:
-    out = tmp_path / "bench.md"
+def run_quick(out: Path, *extra: str) -> tuple[str, dict[str, list[str]], dict[str, int]]:
+    """Run ``bench/run.py --quick``; return the report, its result rows by arm, and the
+    column index of each header."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--out", str(out)],
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--out", str(out), *extra],
         capture_output=True,
         text=True,
         timeout=600,
@@ -37,15 +37,25 @@ def test_quick_benchmark_reports_a_row_of_numbers_per_arm(tmp_path: Path) -> Non
         if line.startswith("| ")
         for cells in [[c.strip() for c in line.strip("|").split("|")]]
     }
-    col = {name: i for i, name in enumerate(rows["Arm"])}  # the header row, by column name
-    waste, final = col["Padding waste"], col["Final loss"]
-    for arm in ARMS:
+    return text, rows, {name: i for i, name in enumerate(rows["Arm"])}
+
+
+def check_measured(rows: dict[str, list[str]], col: dict[str, int], arms: tuple[str, ...]) -> None:
+    """Every arm has a row of numbers: samples/s … final loss, more tokens than samples."""
+    for arm in arms:
         assert arm in rows, f"no row for arm {arm}"
         # samples/s, real tokens/s, ..., padding waste, peak RSS, time to first loss, final loss
-        measured = rows[arm][3 : final + 1]
+        measured = rows[arm][3 : col["Final loss"] + 1]
         assert all(NUMBER.match(c) for c in measured), f"{arm}: {measured}"
         samples_per_s, tokens_per_s = float(measured[0]), float(measured[1])
         assert samples_per_s > 0 and tokens_per_s > samples_per_s  # texts have >1 token
+
+
+@pytest.mark.slow
+def test_quick_benchmark_reports_a_row_of_numbers_per_arm(tmp_path: Path) -> None:
+    text, rows, col = run_quick(tmp_path / "bench.md")
+    waste, final = col["Padding waste"], col["Final loss"]
+    check_measured(rows, col, ARMS)
     # B and D train on the same batches from the same seed: the same padding waste, and
     # final losses apart by no more than dropout masks drawn in a different order would make.
     assert rows["B"][waste] == rows["D"][waste]
@@ -54,3 +64,28 @@ def test_quick_benchmark_reports_a_row_of_numbers_per_arm(tmp_path: Path) -> Non
     assert "C / B, live widget attached vs headless" in text  # arm C ran in the same rounds
     # B and C run the same engine on the same batches; only the live panel differs
     assert rows["C"][waste] == rows["B"][waste] and rows["C"][final] == rows["B"][final]
+
+
+LM_ARMS = ("A-lm", "B-lm", "B-lm-packed", "B-lm-full-logits")
+
+
+@pytest.mark.slow
+def test_quick_causal_lm_benchmark_compares_engine_and_trainer(tmp_path: Path) -> None:
+    """The causal-LM arms on a tiny Llama: every arm measured; keeping only the answer
+    logits changes no loss (same batches, same seed as the what-if arm with all logits);
+    packing leaves less padding than padded rows."""
+    text, rows, col = run_quick(
+        tmp_path / "lm.md", "--workload", "smollm2", "--arms", ",".join(LM_ARMS)
+    )
+    check_measured(rows, col, LM_ARMS)
+    waste, final = col["Padding waste"], col["Final loss"]
+    assert rows["B-lm"][waste] == rows["B-lm-full-logits"][waste]
+    assert abs(float(rows["B-lm"][final]) - float(rows["B-lm-full-logits"][final])) < 1e-3
+    same = re.search(
+        r"B-lm and B-lm-full-logits trained on the same batches; largest per-step loss "
+        r"difference (\S+)\.",
+        text,
+    )
+    assert same is not None and float(same.group(1)) < 1e-4, text
+    assert float(rows["B-lm-packed"][waste].rstrip(" %")) < float(rows["B-lm"][waste].rstrip(" %"))
+    assert "B-lm / A-lm, causal LM" in text and "Task: causal-LM instruction tuning" in text

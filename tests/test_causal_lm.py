@@ -22,7 +22,15 @@ from conftest import _packaged_minilm_dir, toy_frame
 from workbench.config import TASK_NAMES, ConfigError, TrainConfig
 from workbench.data.instruct import Pairs, read_pairs
 from workbench.tasks import TASKS, get_task
-from workbench.tasks.lm_batching import IGNORE, LMCollator, encode_pairs, pack, render_prompt
+from workbench.tasks.lm_batching import (
+    IGNORE,
+    LMCollator,
+    answer_mask,
+    encode_pairs,
+    pack,
+    render_prompt,
+    scored_logits,
+)
 
 TEMPLATE = (
     "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }} {% endfor %}"
@@ -180,6 +188,66 @@ def test_our_loss_equals_the_hf_causal_lm_loss(tiny_llama_dir: str) -> None:
     assert torch.allclose(ours, reference, atol=1e-5)
 
 
+def test_forward_computes_logits_only_where_an_answer_token_is_predicted(
+    tiny_llama_dir: str,
+) -> None:
+    """The model projects only answer-predicting positions onto the vocabulary, and those
+    logits are the ones a full forward pass gives at the same positions."""
+    from transformers import AutoModelForCausalLM
+
+    tok = _tokenizer()
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir).eval()
+    pairs = Pairs(
+        [[{"role": "user", "content": "a b c d e"}], [{"role": "user", "content": "x"}]],
+        ["yes", "no way"],
+    )
+    enc = encode_pairs(tok, pairs, 64)
+    batch = LMCollator(tok.pad_token_id)([enc[i] for i in range(len(enc))])
+    keep = answer_mask(batch["labels"])
+    scored = [sum(t != IGNORE for t in row) for row in enc.labels]
+    assert keep.sum(1).tolist() == scored  # one position per answer token (end token included)
+    task = get_task("causal-lm")
+    with torch.no_grad():
+        kept = task.forward(model, batch).logits
+        full = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    assert kept.shape == (sum(scored), full.shape[-1])
+    assert torch.allclose(kept, full[keep], atol=1e-5)
+    # Both shapes score the same: the loss and what evaluation sums per row.
+    logits, target, rows = scored_logits(full, batch["labels"])
+    assert torch.equal(target, batch["labels"][:, 1:][keep[:, :-1]])
+    assert rows.tolist() == [r for r, n in enumerate(scored) for _ in range(n)]
+    assert torch.allclose(scored_logits(kept, batch["labels"])[0], logits, atol=1e-5)
+
+
+def test_packing_fills_rows_best_fit_and_keeps_every_example_once() -> None:
+    from workbench.tasks.lm_batching import LMEncoded
+
+    lengths = [3, 6, 2, 5, 4, 10, 1]
+    enc = LMEncoded(
+        [[100 * i + j for j in range(n)] for i, n in enumerate(lengths)],
+        [[-(100 * i + j) for j in range(n)] for i, n in enumerate(lengths)],
+    )
+    packed = pack(enc, 10)
+    # 31 tokens in rows of 10: four rows is the least possible; next-fit in order needs five
+    assert len(packed) == 4 and max(packed.lengths) <= 10
+    pieces = sorted(
+        tuple(row[start : start + n])
+        for row, pos in zip(packed.input_ids, packed.position_ids or [], strict=True)
+        for start, n in _segments(pos)
+    )
+    assert pieces == sorted(tuple(ids) for ids in enc.input_ids)  # each example, once, whole
+    for ids, labels in zip(packed.input_ids, packed.labels, strict=True):
+        assert labels == [-t for t in ids]  # labels travel with their tokens
+        firsts = [t // 100 for t in ids if t % 100 == 0]
+        assert firsts == sorted(firsts)  # a row keeps its examples in their original order
+
+
+def _segments(positions: list[int]) -> list[tuple[int, int]]:
+    """(start, length) of each example in a packed row, from its restarting positions."""
+    starts = [i for i, p in enumerate(positions) if p == 0] + [len(positions)]
+    return [(a, b - a) for a, b in zip(starts, starts[1:], strict=False)]
+
+
 def test_packing_keeps_examples_apart(tiny_llama_dir: str) -> None:
     """A packed row gives every example the same logits as running it alone."""
     from transformers import AutoModelForCausalLM
@@ -191,11 +259,12 @@ def test_packing_keeps_examples_apart(tiny_llama_dir: str) -> None:
     packed = pack(enc, 64)
     assert len(packed) == 1 and packed.lengths == [sum(enc.lengths)]
     assert packed.labels[0] == [t for row in enc.labels for t in row]
-    task = get_task("causal-lm")
     batch = LMCollator(tok.pad_token_id)([packed[0]])
     assert batch["position_ids"][0].tolist() == [p for n in enc.lengths for p in range(n)]
     with torch.no_grad():
-        together = task.forward(model, batch).logits[0]
+        together = model(
+            input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False
+        ).logits[0]
         start = 0
         for i, n in enumerate(enc.lengths):
             alone = model(input_ids=torch.tensor([enc.input_ids[i]])).logits[0]

@@ -29,7 +29,15 @@ from workbench.data.instruct import InstructData, Pairs, derive_pairs, read_pair
 from workbench.methods import get_method
 from workbench.models import load_tokenizer, resolve_model
 from workbench.tasks.base import Task, check_catalog_task
-from workbench.tasks.lm_batching import IGNORE, LMCollator, encode_pairs, end_token_id, pack
+from workbench.tasks.lm_batching import (
+    LMCollator,
+    answer_mask,
+    encode_pairs,
+    end_token_id,
+    keeps_logits,
+    pack,
+    scored_logits,
+)
 
 if TYPE_CHECKING:
     from workbench.config import TrainConfig
@@ -122,23 +130,22 @@ class CausalLM(Task):
 
     def forward(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> Any:
         # No KV cache while training; with a cache transformers would not detect packing.
+        # Logits only where a response token is predicted (see lm_batching.answer_mask).
+        options: dict[str, Any] = {"use_cache": False}
+        if keeps_logits(model):
+            options["logits_to_keep"] = answer_mask(batch["labels"])
         if "position_ids" in batch:  # packed rows: the mask comes from the position ids
-            return model(
-                input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False
-            )
+            ids, positions = batch["input_ids"], batch["position_ids"]
+            return model(input_ids=ids, position_ids=positions, **options)
         return model(
-            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], **options
         )
 
     def loss(self, outputs: Any, batch: dict[str, torch.Tensor], **options: Any) -> torch.Tensor:
-        # Position t predicts token t+1: shift, then average over response tokens only.
-        logits = outputs.logits[:, :-1].float()  # (batch, tokens-1, vocab), fp32 for the softmax
-        target = batch["labels"][:, 1:]
+        # Position t predicts token t+1; the mean over response tokens only.
+        logits, target, _ = scored_logits(outputs.logits, batch["labels"])  # (kept, vocab) fp32
         return F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]),
-            target.reshape(-1),
-            ignore_index=IGNORE,
-            label_smoothing=float(options.get("label_smoothing", 0.0)),
+            logits, target, label_smoothing=float(options.get("label_smoothing", 0.0))
         )
 
     def evaluate(self, s: Session, loader: Any) -> dict[str, Any]:
@@ -204,6 +211,11 @@ def write_lm_predictions(path: Path, test: Pairs, exact: list[int]) -> None:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+def _per_row(values: torch.Tensor, rows: torch.Tensor, n: int) -> torch.Tensor:
+    """Sums of flattened per-position ``values`` for each of the batch's ``n`` rows."""
+    return torch.zeros(n, dtype=values.dtype, device=values.device).index_add_(0, rows, values)
+
+
 def _share(rows: list[dict[str, Any]], key: str) -> float | None:
     return sum(bool(r[key]) for r in rows) / len(rows) if rows else None
 
@@ -239,15 +251,12 @@ def lm_metrics(
                 batch = {k: v.to(device) for k, v in batch.items()}
             with autocast():
                 out = task.forward(model, batch)
-            logits = out.logits[:, :-1].float()  # (batch, tokens-1, vocab)
-            target = batch["labels"][:, 1:]
-            scored = target != IGNORE
-            token_nll = (
-                F.cross_entropy(logits.transpose(1, 2), target.clamp_min(0), reduction="none")
-                * scored
-            )
-            right = (logits.argmax(-1) == target) | ~scored
-            per = (token_nll.sum(1), scored.sum(1), right.all(1).long(), batch["index"])
+            logits, target, rows = scored_logits(out.logits, batch["labels"])  # (kept, vocab)
+            n = batch["labels"].shape[0]
+            nll_sum = _per_row(F.cross_entropy(logits, target, reduction="none"), rows, n)
+            scored = _per_row(torch.ones_like(target), rows, n)
+            wrong = _per_row((logits.argmax(-1) != target).long(), rows, n)
+            per = (nll_sum, scored, (wrong == 0).long(), batch["index"])
             if accelerator is not None:  # drops samples duplicated to even out shards
                 per = accelerator.gather_for_metrics(per)
             for bucket, value in zip((nll, tokens, match, index), per, strict=True):

@@ -8,10 +8,17 @@ Packing puts several short examples into one row of at most ``max_length`` token
 restarts ``position_ids`` at 0 for each; transformers then builds a block-diagonal causal
 mask from the position ids (``masking_utils.find_packed_sequence_indices``), so examples
 in one row never attend to each other.
+
+Only the positions that predict a response token are scored, so only their logits are
+computed (:func:`answer_mask`, passed as ``logits_to_keep``): with answers a few tokens
+long, projecting every prompt position onto the vocabulary (49k entries for SmolLM2) and
+upcasting those logits to fp32 was a fifth of the step's arithmetic, spent on nothing.
 """
 
 from __future__ import annotations
 
+import bisect
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -108,20 +115,74 @@ def encode_pairs(tokenizer: Any, pairs: Pairs, max_length: int) -> LMEncoded:
 
 
 def pack(encoded: LMEncoded, max_length: int) -> LMEncoded:
-    """Greedy packing in order: append examples to a row while it stays ≤ ``max_length``."""
-    rows: list[list[int]] = []
-    labels: list[list[int]] = []
-    positions: list[list[int]] = []
-    for ids, lab in zip(encoded.input_ids, encoded.labels, strict=True):
-        if rows and len(rows[-1]) + len(ids) <= max_length:
-            rows[-1] += ids
-            labels[-1] += lab
-            positions[-1] += list(range(len(ids)))
+    """Pack examples into rows of at most ``max_length`` tokens, as full as possible.
+
+    Best-fit decreasing: the longest examples are placed first, each into the row whose
+    free space it fills most tightly (a new row when none has room). Rows come out nearly
+    full, so a batch of rows pads little; within a row the examples keep their original
+    order, and each restarts its ``position_ids`` at 0.
+    """
+    lengths = encoded.lengths
+    members: list[list[int]] = []  # example indices of each row
+    free: list[tuple[int, int]] = []  # (free tokens, row), sorted: the tightest fit first
+    for i in sorted(range(len(lengths)), key=lambda k: (-lengths[k], k)):
+        slot = bisect.bisect_left(free, (lengths[i], -1))
+        if slot < len(free):
+            space, row = free.pop(slot)
         else:
-            rows.append(list(ids))
-            labels.append(list(lab))
-            positions.append(list(range(len(ids))))
+            space, row = max_length, len(members)
+            members.append([])
+        members[row].append(i)
+        if space - lengths[i] > 0:
+            bisect.insort(free, (space - lengths[i], row))
+    rows, labels, positions = [], [], []
+    for row_members in members:
+        order = sorted(row_members)
+        rows.append([t for i in order for t in encoded.input_ids[i]])
+        labels.append([t for i in order for t in encoded.labels[i]])
+        positions.append([p for i in order for p in range(lengths[i])])
     return LMEncoded(rows, labels, positions)
+
+
+def answer_mask(labels: torch.Tensor) -> torch.Tensor:
+    """(batch, tokens) bool: True where position t predicts a scored token (label t+1).
+
+    The shape transformers' ``logits_to_keep`` takes as a boolean mask: the model then
+    projects only those positions onto the vocabulary, flattened to (kept, vocab).
+    """
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[:, :-1] = labels[:, 1:] != IGNORE
+    return keep
+
+
+def scored_logits(
+    logits: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The logits of scored positions in fp32 (kept, vocab), their targets (kept,) and the
+    batch row each came from (kept,), in row-major order.
+
+    ``logits`` are either the model's full (batch, tokens, vocab) output or the flattened
+    (kept, vocab) one it returns when given :func:`answer_mask` as ``logits_to_keep``.
+    """
+    keep = answer_mask(labels)
+    target = labels[:, 1:][keep[:, :-1]]
+    rows = keep.nonzero()[:, 0]
+    if logits.dim() == 3:
+        logits = logits[keep]
+    if logits.shape[0] != target.shape[0]:
+        raise ValueError(f"{logits.shape[0]} scored logits for {target.shape[0]} targets")
+    return logits.float(), target, rows
+
+
+def keeps_logits(model: torch.nn.Module) -> bool:
+    """Whether ``model`` (a peft or accelerate wrapper too) takes ``logits_to_keep``."""
+    inner: Any = getattr(model, "module", model)  # DistributedDataParallel
+    if hasattr(inner, "get_base_model"):  # peft
+        inner = inner.get_base_model()
+    try:
+        return "logits_to_keep" in inspect.signature(inner.forward).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 class LMCollator:
