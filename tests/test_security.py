@@ -155,7 +155,7 @@ def render_frame_table(a: str, b: str, c: str) -> str:
 def render_messages(a: str, b: str, c: str) -> str:
     from widgets import html
 
-    return html.error(a) + html.note(b) + html.cell(c)
+    return html.error(a) + html.note(b) + html.cell(c) + html.pre(f"{a}\n  {b}")
 
 
 def render_report(a: str, b: str, c: str) -> str:
@@ -223,7 +223,7 @@ def render_try_it_answer(a: str, b: str, c: str) -> str:
 RENDERERS = {
     "widgets.html.table": render_widget_table,
     "widgets.html.frame_table": render_frame_table,
-    "widgets.html.error/note/cell": render_messages,
+    "widgets.html.error/note/cell/pre": render_messages,
     "widgets.report.RunReport": render_report,
     "widgets.compare.Comparison": render_comparison_widget,
     "widgets.evaluate_panel mistakes": render_mistake_row,

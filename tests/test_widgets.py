@@ -37,6 +37,8 @@ from widgets import (
 )
 from widgets.charts import overlay_plot
 from widgets.controls import MAX_SLIDER_POSITIONS
+from widgets.data_panel import SPLIT_FIELDS
+from widgets.form import ConfigForm
 from widgets.live import Downsampler, RunState
 from workbench import TrainConfig
 from workbench.config import all_field_names, all_fields
@@ -461,6 +463,141 @@ def test_data_panel_shows_a_bad_file_as_a_message(tmp_path: Path) -> None:
     panel = DataPanel(TrainConfig().replace(dataset=str(tmp_path / "missing.csv")))
     panel.load().join(30)
     assert "data file not found" in panel.message.value and panel.status.value == "failed"
+
+
+# ------------------------------------------------------------------ data panel: causal-lm
+def instruct_config(**flat: Any) -> TrainConfig:
+    return TrainConfig().replace(task="causal-lm", model="some/lm", **flat)
+
+
+def write_pairs(path: Path, rows: list[dict[str, Any]]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+def test_data_panel_shows_the_instruct_builtin_as_escaped_pairs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from workbench import cache
+    from workbench.data.instruct import InstructData
+    from workbench.data.sources.builtin import TweetsSentiment
+    from workbench.training.session import prepare_task_data
+
+    real = TweetsSentiment.read
+
+    def hostile_sample(self: Any, spec: Any) -> Any:  # the real file, cut for speed
+        frame, description = real(self, spec)
+        frame = frame.sample(600, random_state=0)
+        frame["text"] = frame["text"].astype(str) + " " + SCRIPT
+        return frame, description
+
+    monkeypatch.setattr(TweetsSentiment, "read", hostile_sample)
+    monkeypatch.setattr(cache, "_entries", {})  # the cut file must not reach other tests
+    panel = DataPanel(
+        instruct_config(
+            dataset="tweets-sentiment-instruct", max_train_samples=40, max_eval_samples=10
+        )
+    )
+    assert panel.builtin.value == "tweets-sentiment-instruct"
+    panel.load().join(120)
+    assert panel.message.value == "", panel.message.value
+    assert isinstance(panel.data, InstructData)
+    assert panel.status.value.startswith("loaded tweets-sentiment-instruct")
+    views = (panel.preview, panel.summary, panel.cleaning, panel.splits, panel.lengths)
+    for view in views:
+        assert "<script>" not in view.value
+    assert "Classify the sentiment of this tweet" in panel.preview.value
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in panel.preview.value
+    assert f"<td>{panel.data.train.responses[0]}</td>" in panel.preview.value
+    assert (len(panel.data.train), len(panel.data.val), len(panel.data.test)) == (40, 10, 10)
+    assert "train pairs" in panel.splits.value and ">40<" in panel.splits.value
+    assert "negative, neutral, positive" in panel.splits.value
+    assert "Splits:   train 40 · val 10 · test 10" in panel.summary.value
+    assert "drop duplicates" in panel.cleaning.value
+    assert (
+        "prompt (words)" in panel.lengths.value and "response (characters)" in panel.lengths.value
+    )
+    assert panel.balance_image.layout.display == "none" and bytes(panel.balance_image.value) == b""
+    assert panel.summary.layout.display == "" and panel.lengths.layout.display == ""
+    # Derived from a classification set: cleaned like it, but no columns to pick.
+    assert {"text_column", "label_column"}.isdisjoint(panel.fields_shown())
+    assert "strip_urls" in panel.fields_shown()
+    # Prepared once: Train finds the same object in the engine's cache.
+    assert prepare_task_data(panel.form.config()) is panel.data
+
+
+def test_data_panel_shows_user_pairs_shortened_and_escaped(tmp_path: Path) -> None:
+    rows = [
+        {"instruction": f"Reply {i} {SCRIPT}", "input": "long " * 80, "output": f"answer {i}"}
+        for i in range(30)
+    ]
+    panel = DataPanel(instruct_config(dataset=write_pairs(tmp_path / "pairs.jsonl", rows)))
+    assert panel.fields_shown() == ["dataset", "drop_duplicates", *SPLIT_FIELDS]
+    assert panel.balance_image.layout.display == "none"
+    panel.load().join(60)
+    assert panel.message.value == "", panel.message.value
+    assert panel.data is not None and panel.data.labels == []
+    assert (len(panel.data.train), len(panel.data.val), len(panel.data.test)) == (24, 3, 3)
+    assert "<script>" not in panel.preview.value + panel.summary.value
+    assert "Reply" in panel.preview.value and "&lt;script&gt;alert(1)&lt;/script&gt;" in (
+        panel.preview.value
+    )
+    assert "answer " in panel.preview.value and "…" in panel.preview.value  # shortened prompt
+    assert "long " * 80 not in panel.preview.value
+    assert ">24<" in panel.splits.value and "free text" in panel.splits.value
+    assert "response from &#x27;output&#x27;" in panel.summary.value
+    assert "prompt (words)" in panel.lengths.value and ">83<" in panel.lengths.value
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        ([{"text": f"t{i}", "label": "a"} for i in range(10)], "needs instruction/input/output"),
+        ([{"messages": "not json"}] * 5, "is not a JSON list of messages"),
+    ],
+    ids=["missing columns", "bad messages"],
+)
+def test_data_panel_shows_bad_pair_files_in_red(
+    rows: list[dict[str, Any]], expected: str, tmp_path: Path
+) -> None:
+    panel = DataPanel(instruct_config(dataset=write_pairs(tmp_path / "bad.jsonl", rows)))
+    panel.load().join(60)
+    assert panel.status.value == "failed" and panel.data is None
+    assert expected in panel.message.value and "color:#c62828" in panel.message.value
+    assert panel.preview.value == "" and panel.lengths.value == ""
+
+
+def test_data_panel_switching_the_task_back_shows_the_class_balance(tmp_path: Path) -> None:
+    rows = [{"prompt": f"question {i}", "response": f"reply {i}"} for i in range(20)]
+    panel = DataPanel(instruct_config(dataset=write_pairs(tmp_path / "pairs.jsonl", rows)))
+    panel.load().join(60)
+    assert panel.data is not None and panel.balance_image.layout.display == "none"
+    csv = tmp_path / "classes.csv"
+    small_frame().to_csv(csv, index=False)
+    panel.form.set("task", "text-classification")
+    assert panel.data is None and panel.preview.value == "" and panel.lengths.value == ""
+    assert panel.status.value == "not loaded for text-classification yet"
+    assert "text_column" in panel.fields_shown() and "strip_urls" in panel.fields_shown()
+    assert panel.lengths.layout.display == "none" and panel.balance_image.layout.display == ""
+    panel.form.set("dataset", str(csv))
+    panel.load().join(60)
+    assert panel.message.value == "", panel.message.value
+    assert panel.labels == LABELS and "classes" in panel.splits.value
+    assert is_png(panel.balance_image.value) and panel.lengths.value == ""
+    assert "first rows" in panel.preview.value
+
+
+def test_data_panel_follows_the_model_panels_task_switch() -> None:
+    form = ConfigForm()
+    data = DataPanel(form=form)
+    ModelPanel(form=form, count_now=False)
+    form.set("task", "causal-lm")  # the Model panel swaps in the task's built-in dataset
+    assert data.builtin.value == "tweets-sentiment-instruct"
+    assert "text_column" not in data.fields_shown() and "strip_urls" in data.fields_shown()
+    assert data.balance_image.layout.display == "none" and data.lengths.layout.display == ""
+    form.set("task", "text-classification")
+    assert data.builtin.value == "tweets-sentiment" and "text_column" in data.fields_shown()
+    assert data.balance_image.layout.display == ""
 
 
 def test_model_panel_shows_only_the_methods_knobs_and_counts_parameters(

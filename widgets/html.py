@@ -72,3 +72,8 @@ def error(message: str) -> str:
 def note(message: str, color: str = "#555") -> str:
     """A muted, escaped one-line message."""
     return f"<div style='color:{color}'>{html.escape(message)}</div>"
+
+
+def pre(text: str) -> str:
+    """Escaped preformatted text (a multi-line engine summary keeps its layout)."""
+    return f"<pre style='font-size:12px;margin:4px 0'>{html.escape(text)}</pre>"

@@ -184,17 +184,27 @@ def lr_lambda(scheduler: str, warmup: int, total: int) -> Any:
     return factor
 
 
+def prepare_task_data(cfg: TrainConfig, source: Any = None) -> Any:
+    """The data ``cfg.model.task`` trains on: ``PreparedData``, ``InstructData`` …
+
+    A built-in or a file is cached in the task's slot under (data settings, seed, file
+    stamp), so the Data panel's **Load data** and the next **Train** prepare it once. A
+    DataFrame/Dataset ``source`` is never cached: it may change under us.
+    """
+    task = get_task(cfg.model.task)
+    if source is not None:
+        return task.prepare_data(cfg, source)
+    key = (cfg.data, cfg.optim.seed, file_stamp(cfg.data.dataset))
+    return cached(task.data_slot, key, lambda: task.prepare_data(cfg))
+
+
 def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Session:
     """Prepare data, model, optimizer, schedule and loaders for ``cfg`` (already resolved)."""
     note = log.emit if log is not None else (lambda *a, **k: None)
     task = get_task(cfg.model.task)
     accelerator = make_accelerator(cfg)
     note("status", status="running", message="preparing data")
-    if source is None:  # a built-in or a file: cacheable (a DataFrame may change under us)
-        key = (cfg.data, cfg.optim.seed, file_stamp(cfg.data.dataset))
-        data = cached(task.data_slot, key, lambda: task.prepare_data(cfg))
-    else:
-        data = task.prepare_data(cfg, source)
+    data = prepare_task_data(cfg, source)
     note("status", status="running", message=f"loading model {cfg.model.model}")
     torch.manual_seed(cfg.optim.seed)  # the new head's initialization
     regularizers = build_regularizers(cfg)
