@@ -72,3 +72,36 @@ def test_bad_target_modules_list_the_real_ones(tiny_bert_dir: str) -> None:
         get_method("lora").apply(
             _load(tiny_bert_dir), ModelConfig(method="lora", target_modules="nonexistent")
         )
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_l2sp_anchors_the_pretrained_weights_not_the_new_head(
+    tiny_bert_dir: str, method: str
+) -> None:
+    """L2-SP pulls every trainable pretrained weight (not the fresh head, not adapters)
+    towards its starting value: the penalty is 0 at the start and α/2·Σ‖w − w₀‖² after."""
+    from workbench.config import TrainConfig
+    from workbench.regularization.l2sp import L2SP
+
+    cfg = TrainConfig().replace(model=tiny_bert_dir, method=method, l2sp=0.5)
+    model = get_method(method).apply(_load(tiny_bert_dir), cfg.model)
+    reg = L2SP()
+    reg.on_model_ready(model, cfg)
+    anchored = {id(p) for p, _ in reg.anchors}
+    names = [n for n, p in model.named_parameters() if id(p) in anchored]
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert not any("classifier" in n or "lora_" in n for n in names), names
+    if method == "full":  # every trainable weight but the head: embeddings, layers, LayerNorm
+        assert names == [n for n in trainable if not n.startswith("classifier.")]
+    else:  # LoRA trains adapters and the head only: nothing pretrained to anchor
+        assert names == []
+    penalty = reg.penalty(model)
+    if method == "lora":
+        assert penalty is None
+        return
+    assert penalty is not None and float(penalty) == 0.0
+    with torch.no_grad():
+        for p, _ in reg.anchors[:2]:
+            p.add_(0.1)
+    moved = sum(p.numel() for p, _ in reg.anchors[:2])
+    assert float(reg.penalty(model)) == pytest.approx(0.5 * 0.5 * moved * 0.01, rel=1e-4)

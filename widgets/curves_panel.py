@@ -26,7 +26,7 @@ from widgets.live import RunState
 from widgets.live_figure import LiveCurvesFigure
 from widgets.pump import RunPump
 from widgets.registry import resolve
-from workbench.diagnostics import detect_overfitting
+from workbench.diagnostics import detect_overfitting, flag_sentence
 
 
 class LossCurvesPanel(w.VBox):
@@ -144,9 +144,5 @@ def overfitting_html(flag: dict[str, Any] | None) -> str:
     if not flag:
         return ""
     items = "".join(f"<li>{_html.escape(s)}</li>" for s in flag["suggestions"])
-    return (
-        "<div style='color:#b26a00'><b>⚠ Overfitting</b> since step "
-        f"{int(flag['since_step'])}: validation loss rose from {flag['val_loss_min']:.4g} to "
-        f"{flag['val_loss_now']:.4g} while the training loss kept falling. Try:<ul>{items}</ul>"
-        "</div>"
-    )
+    sentence = _html.escape(flag_sentence(flag).removeprefix("Overfitting"))
+    return f"<div style='color:#b26a00'><b>⚠ Overfitting</b>{sentence} Try:<ul>{items}</ul></div>"

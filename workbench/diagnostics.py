@@ -41,6 +41,26 @@ def detect_overfitting(
     }
 
 
+def flag_sentence(flag: dict[str, Any]) -> str:
+    """One sentence saying what the overfitting flag saw (plain text)."""
+    return (
+        f"Overfitting since step {int(flag['since_step'])}: validation loss rose from "
+        f"{flag['val_loss_min']:.4g} to {flag['val_loss_now']:.4g} while the training loss "
+        "kept falling."
+    )
+
+
+def describe_overfitting(flag: dict[str, Any] | None) -> str:
+    """The flag of :func:`detect_overfitting` as text for a notebook or a log: what was
+    seen and what to try, one suggestion a line; or why there is no flag."""
+    if not flag:
+        return (
+            "No overfitting flag: the validation loss did not rise for two evaluations in a "
+            "row while the training loss kept falling."
+        )
+    return "\n".join([flag_sentence(flag), "Try:", *(f"  - {s}" for s in flag["suggestions"])])
+
+
 def suggestions(config: Any = None) -> list[str]:
     """Concrete next steps, most effective first, given the run's current settings."""
     out: list[str] = []

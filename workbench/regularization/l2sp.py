@@ -28,12 +28,13 @@ class L2SP(Regularizer):
 
     def on_model_ready(self, model: nn.Module, cfg: TrainConfig, **kwargs: Any) -> None:
         self.strength = cfg.regularization.l2sp
-        head = {n.split(".", 1)[-1] for n in head_parameter_names(model)}
+        head = head_parameter_names(model)  # "classifier.weight", ... (peft adds prefixes)
         self.anchors = [
             (p, p.detach().clone())
             for name, p in model.named_parameters()
             if p.requires_grad
-            and not any(name.endswith(h) for h in head)
+            and not any(name == h or name.endswith(f".{h}") for h in head)
+            and "modules_to_save" not in name  # peft's trainable copy of the new head
             and "lora_" not in name
             and "ia3_" not in name  # adapters start at 0/1 by design
         ]
