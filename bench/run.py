@@ -10,7 +10,7 @@ and writes it to ``docs/benchmarks.md``.
     python bench/run.py --quick --out /tmp/bench.md   # smoke test: tiny model, 1 repeat
     python bench/run.py --arms A-random,B-random,B-loop --out /tmp/what-if.md
     python bench/run.py --device cuda --workload bert-base --steps 200 --out docs/bench-gpu.md
-    python bench/run.py --workload smollm2   # causal LM + LoRA (make bench-lm, ~10 min)
+    python bench/run.py --workload smollm2   # causal LM + LoRA (make bench-lm, ~16 min)
 
 On CUDA every arm trains with bf16 autocast, fused AdamW and SDPA attention (``--compile``
 adds torch.compile to every arm), and the report adds peak GPU memory and MFU columns.

@@ -25,6 +25,7 @@ from workbench.tasks import TASKS, get_task
 from workbench.tasks.lm_batching import (
     IGNORE,
     LMCollator,
+    LMEncoded,
     answer_mask,
     encode_pairs,
     pack,
@@ -220,8 +221,6 @@ def test_forward_computes_logits_only_where_an_answer_token_is_predicted(
 
 
 def test_packing_fills_rows_best_fit_and_keeps_every_example_once() -> None:
-    from workbench.tasks.lm_batching import LMEncoded
-
     lengths = [3, 6, 2, 5, 4, 10, 1]
     enc = LMEncoded(
         [[100 * i + j for j in range(n)] for i, n in enumerate(lengths)],
@@ -261,6 +260,10 @@ def test_packing_keeps_examples_apart(tiny_llama_dir: str) -> None:
     assert packed.labels[0] == [t for row in enc.labels for t in row]
     batch = LMCollator(tok.pad_token_id)([packed[0]])
     assert batch["position_ids"][0].tolist() == [p for n in enc.lengths for p in range(n)]
+    assert get_task("causal-lm").examples_in(batch) == 3  # samples/s counts examples, not rows
+    alone = pack(LMEncoded(enc.input_ids[:1], enc.labels[:1]), 64)[0]
+    padded = LMCollator(tok.pad_token_id)([packed[0], alone])  # its padding is no example
+    assert get_task("causal-lm").examples_in(padded) == 4
     with torch.no_grad():
         together = model(
             input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False

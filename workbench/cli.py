@@ -56,7 +56,8 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         help_text = f.metadata.get("help", "")
         if "choices" in f.metadata:
             help_text += f" Choices: {', '.join(f.metadata['choices'])}."
-        help_text += f" Default: {f.default}."
+        default = f.default
+        help_text += f" Default: {default if default not in ((), '', None) else 'none'}."
         if kind is bool:
             parser.add_argument(
                 flag,

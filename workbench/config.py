@@ -208,7 +208,9 @@ class ModelConfig:
         0.1, "Dropout on the LoRA input (a regularizer).", min=0.0, max=0.9, step=0.05
     )
     target_modules: str = setting(
-        "", "Comma-separated module names for LoRA/IA3 (empty: attention + MLP defaults)."
+        "",
+        "Comma-separated module names for LoRA/IA3 (empty: peft's defaults for the "
+        "architecture, e.g. query/value for BERT, q_proj/v_proj for Llama).",
     )
     max_length: int = setting(128, "Maximum tokens per text.", min=8, max=4096, step=8)
     packing: bool = setting(

@@ -66,6 +66,10 @@ class Task:
     def loss(self, outputs: Any, batch: dict[str, torch.Tensor], **options: Any) -> torch.Tensor:
         raise NotImplementedError
 
+    def examples_in(self, batch: dict[str, torch.Tensor]) -> int:
+        """How many examples one batch holds (what samples/s counts): one per row."""
+        return int(batch["input_ids"].shape[0])
+
     def evaluate(self, s: Session, loader: Any) -> dict[str, Any]:
         """Metrics on one held-out loader; keys without the ``val_`` prefix (``loss`` …)."""
         raise NotImplementedError

@@ -148,6 +148,13 @@ class CausalLM(Task):
             logits, target, label_smoothing=float(options.get("label_smoothing", 0.0))
         )
 
+    def examples_in(self, batch: dict[str, torch.Tensor]) -> int:
+        """A packed row holds several examples: each starts where its positions restart."""
+        if "position_ids" not in batch:
+            return super().examples_in(batch)
+        starts = (batch["position_ids"] == 0) & batch["attention_mask"].bool()
+        return int(starts.sum())
+
     def evaluate(self, s: Session, loader: Any) -> dict[str, Any]:
         return lm_metrics(s.model, loader, s.accelerator, self, _split_of(s, loader))
 

@@ -84,7 +84,7 @@ def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:
                 opt.zero_grad(set_to_none=True)
             p.batch_in_epoch += 1
             # every process takes a batch of this size: count them all (global throughput)
-            n = int(batch["labels"].shape[0]) * acc.num_processes
+            n = s.task.examples_in(batch) * acc.num_processes
             p.samples += n
             p.tokens += int(batch["attention_mask"].sum()) * acc.num_processes
             if not acc.sync_gradients:
