@@ -210,3 +210,14 @@ def test_early_stopping_stops_before_the_planned_steps(tiny_config: TrainConfig,
     assert handle.status == "completed"
     assert handle.summary is not None and handle.summary["early_stopped"]
     assert handle.summary["steps"] < handle.summary["total_steps"]
+
+
+def test_one_evaluation_per_step_when_eval_every_meets_an_epoch_end(
+    tiny_config: TrainConfig, toy_data
+) -> None:  # type: ignore[no-untyped-def]
+    """An epoch that ends on a multiple of eval_every is evaluated once, not twice."""
+    handle = train(tiny_config.replace(eval_every=1, epochs=2.0), data=toy_data, block=True)
+    assert handle.status == "completed"
+    steps = [e["step"] for e in handle.history if e["type"] == "eval"]
+    total = max(e["step"] for e in handle.history if e["type"] == "step")
+    assert steps == list(range(1, total + 1))  # every step once, the epoch ends included
