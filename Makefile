@@ -55,8 +55,8 @@ demo: $(STAMP) ## Headless default fine-tune (minilm-l6 on tweets-sentiment)
 
 demo-llm: $(STAMP) ## Small causal-LM demo: LoRA on SmolLM2-135M, answers before vs after
 	$(BIN)/workbench train --task causal-lm --model smollm2-135m-instruct \
-		--dataset tweets-sentiment-instruct --method lora --max-train-samples 160 \
-		--max-eval-samples 40 --batch-size 4 --epochs 1
+		--dataset tweets-sentiment-instruct --method lora --max-train-samples 128 \
+		--max-eval-samples 32 --batch-size 4 --epochs 1
 
 bench: $(STAMP) ## Throughput benchmark vs the HF Trainer (classifier) -> docs/benchmarks.md
 	$(BIN)/python bench/run.py
