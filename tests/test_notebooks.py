@@ -87,17 +87,14 @@ def _kernel_is_this_venv() -> None:
     )
 
 
-@pytest.mark.slow
-def test_starter_notebook_runs_headless(tmp_path: Path) -> None:
+def _execute(path: Path, tmp_path: Path) -> list[Any]:
+    """Run ``path`` top to bottom in a fresh kernel of this venv, working in ``tmp_path``;
+    fail on any cell error or any cell left unrun. Returns the executed code cells."""
     import nbclient
     import nbformat
 
     _kernel_is_this_venv()
-    nb = nbformat.read(STARTER, as_version=4)
-    sources = [cell.source for cell in nb.cells if cell.cell_type == "code"]
-    assert any("SMALL = True" in source for source in sources), (
-        "the starter notebook lost its `SMALL = True` parameter"
-    )
+    nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
         nb,
         kernel_name="python3",
@@ -105,7 +102,6 @@ def test_starter_notebook_runs_headless(tmp_path: Path) -> None:
         resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
-
     code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
     errors = [
         (index, out.get("ename"), out.get("evalue"))
@@ -115,6 +111,15 @@ def test_starter_notebook_runs_headless(tmp_path: Path) -> None:
     ]
     assert not errors, f"cells raised: {errors}"
     assert all(cell.execution_count is not None for cell in code_cells), "a cell did not run"
+    return code_cells
+
+
+@pytest.mark.slow
+def test_starter_notebook_runs_headless(tmp_path: Path) -> None:
+    code_cells = _execute(STARTER, tmp_path)
+    assert any("SMALL = True" in cell.source for cell in code_cells), (
+        "the starter notebook lost its `SMALL = True` parameter"
+    )
 
     summary_cells = [cell for cell in code_cells if "summary" in cell.source]
     assert summary_cells, "no cell shows the run summary"
@@ -200,31 +205,20 @@ def _run_lesson_in_small_mode(path: Path, tmp_path: Path) -> None:
     Every training cell waits for its runs (``run_variants`` and ``handle.wait()``), so
     nothing arrives after the last cell goes idle.
     """
-    import nbclient
-    import nbformat
-
-    _kernel_is_this_venv()
-    nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(
-        nb,
-        kernel_name="python3",
-        timeout=CELL_TIMEOUT_S,
-        resources={"metadata": {"path": str(tmp_path)}},
-    )
-    client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
-
-    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
-    errors = [
-        (index, out.get("ename"), out.get("evalue"))
-        for index, cell in enumerate(code_cells)
-        for out in cell.outputs
-        if out.get("output_type") == "error"
-    ]
-    assert not errors, f"cells raised: {errors}"
-    assert all(cell.execution_count is not None for cell in code_cells), "a cell did not run"
+    code_cells = _execute(path, tmp_path)
     runs = [p for p in (tmp_path / "runs").glob("*") if (p / "summary.json").is_file()]
     assert runs, "the notebook trained nothing"
     status = {p.name: json.loads((p / "summary.json").read_text())["status"] for p in runs}
     assert set(status.values()) == {"completed"}, f"runs that did not complete: {status}"
     pictures = sum("image/png" in out.get("data", {}) for c in code_cells for out in c.outputs)
     assert pictures >= 1, "the notebook showed no plot"
+    shown = "\n".join(_outputs_text(c) for c in code_cells)
+    for promise in LESSON_SHOWS.get(path.name, ()):
+        assert promise in shown, f"{path.name} did not show {promise!r} in small mode"
+
+
+# What a lesson promises to show, checked in its small-mode outputs.
+LESSON_SHOWS = {
+    # the validation loss turns up and the flag explains it (not "No overfitting flag")
+    "03_overfitting_and_regularization.ipynb": ("Overfitting since step",),
+}
