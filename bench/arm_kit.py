@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from recording import StepRecorder
 from settings import BenchSettings
 
 OFFLINE_ENV = {
@@ -79,3 +80,70 @@ def describe_adamw(optimizer: Any) -> str:
     else:
         kind = "single-tensor for-loop (torch's CPU default)"
     return f"{type(inner).__name__}, {kind}"
+
+
+# -- what the Trainer arms share ------------------------------------------------------------------
+def trainer_arguments(s: BenchSettings, out: str, grouped: bool, **extra: Any) -> Any:
+    """``TrainingArguments`` of every Trainer arm: ``s``'s steps, rate, schedule, clipping,
+    precision and seed; a loss logged every step; no evaluation, no saving."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=out,
+        max_steps=s.steps,
+        per_device_train_batch_size=s.batch_size,
+        learning_rate=s.lr,
+        weight_decay=s.weight_decay,
+        warmup_steps=s.warmup_steps,
+        lr_scheduler_type="linear",
+        max_grad_norm=s.max_grad_norm,
+        train_sampling_strategy="group_by_length" if grouped else "random",
+        logging_strategy="steps",
+        logging_steps=1,  # a loss per step, as the engine emits one
+        eval_strategy="no",
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=s.device == "cpu",
+        bf16=autocast_precision(s) == "bf16",
+        fp16=autocast_precision(s) == "fp16",
+        torch_compile=s.compile,
+        seed=s.seed,
+        **extra,
+    )
+
+
+def step_stamps(s: BenchSettings, rec: StepRecorder) -> Any:
+    """A ``TrainerCallback`` stamping each step's end and loss into ``rec``."""
+    import torch
+    from transformers import TrainerCallback
+
+    class StepStamps(TrainerCallback):  # type: ignore[misc]  # transformers is untyped here
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if s.device == "cuda":
+                torch.cuda.synchronize()  # stamp when the GPU is done, as B's .item() does
+            rec.step_end()
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+            if logs and "loss" in logs:
+                rec.loss(logs["loss"])
+
+    return StepStamps()
+
+
+# -- what the engine arms share -------------------------------------------------------------------
+def record_engine_run(handle: Any, s: BenchSettings, rec: StepRecorder) -> None:
+    """Feed ``rec`` the steps of a finished ``workbench.train`` run: the time and loss of
+    each step event, the engine's own samples/s, its optimizer and its FLOPs."""
+    if handle.error is not None:
+        raise RuntimeError(f"the engine run failed: {handle.error}") from handle.error
+    for event in handle.history:
+        if event["type"] == "step":
+            rec.step_end(event["time"])
+            rec.loss(event["loss"], event["time"])
+    summary = handle.summary or {}
+    rec.reported_samples_per_s = summary.get("train_samples_per_second")
+    if handle.session is not None:
+        rec.notes["optimizer"] = describe_adamw(handle.session.optimizer)
+        model = handle.session.accelerator.unwrap_model(handle.session.model)
+        rec.measure_flops(model, s.device, autocast_precision(s))

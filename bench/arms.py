@@ -29,7 +29,16 @@ from collections.abc import Callable
 from typing import Any
 
 import lm_arms  # noqa: F401 - registers the causal-LM arms (A-lm, B-lm, ...)
-from arm_kit import ARMS, OFFLINE_ENV, arm, autocast_precision, describe_adamw
+from arm_kit import (
+    ARMS,
+    OFFLINE_ENV,
+    arm,
+    autocast_precision,
+    describe_adamw,
+    record_engine_run,
+    step_stamps,
+    trainer_arguments,
+)
 from recording import RecordingCollator, StepRecorder
 from settings import BenchSettings
 
@@ -74,24 +83,11 @@ def hf_trainer(
     ``optim`` overrides the Trainer's default optimizer (``adamw_torch_fused`` on torch ≥ 2.8).
     """
     import datasets
-    import torch
     from transformers import (
         AutoTokenizer,
         DataCollatorWithPadding,
         Trainer,
-        TrainerCallback,
-        TrainingArguments,
     )
-
-    class StepStamps(TrainerCallback):  # type: ignore[misc]  # transformers is untyped here
-        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if s.device == "cuda":
-                torch.cuda.synchronize()  # stamp when the GPU is done, as B's .item() does
-            rec.step_end()
-
-        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
-            if logs and "loss" in logs:
-                rec.loss(logs["loss"])
 
     data = prepare(s)
     tokenizer = AutoTokenizer.from_pretrained(s.model)
@@ -105,36 +101,14 @@ def hf_trainer(
     )
     model = load_model(s, data.labels)
     with tempfile.TemporaryDirectory() as out:
-        args = TrainingArguments(
-            output_dir=out,
-            max_steps=s.steps,
-            per_device_train_batch_size=s.batch_size,
-            learning_rate=s.lr,
-            weight_decay=s.weight_decay,
-            warmup_steps=s.warmup_steps,
-            lr_scheduler_type="linear",
-            max_grad_norm=s.max_grad_norm,
-            train_sampling_strategy="group_by_length" if grouped else "random",
-            logging_strategy="steps",
-            logging_steps=1,  # a loss per step, as the engine emits one
-            eval_strategy="no",
-            save_strategy="no",
-            report_to="none",
-            disable_tqdm=True,
-            use_cpu=s.device == "cpu",
-            bf16=autocast_precision(s) == "bf16",
-            fp16=autocast_precision(s) == "fp16",
-            torch_compile=s.compile,
-            seed=s.seed,
-            **({"optim": optim} if optim else {}),
-        )
+        args = trainer_arguments(s, out, grouped, **({"optim": optim} if optim else {}))
         trainer = Trainer(
             model=model,
             args=args,
             train_dataset=train_set,
             data_collator=RecordingCollator(DataCollatorWithPadding(tokenizer), rec),
             processing_class=tokenizer,
-            callbacks=[StepStamps()],
+            callbacks=[step_stamps(s, rec)],
         )
         metrics = trainer.train().metrics
     rec.reported_samples_per_s = metrics.get("train_samples_per_second")
@@ -204,18 +178,7 @@ def workbench_engine(
             rec.notes["frames"] = panel.curves.curve_points()
         else:
             handle = workbench.train(cfg, block=True)
-    if handle.error is not None:
-        raise RuntimeError(f"the engine run failed: {handle.error}") from handle.error
-    for event in handle.history:
-        if event["type"] == "step":
-            rec.step_end(event["time"])
-            rec.loss(event["loss"], event["time"])
-    summary = handle.summary or {}
-    rec.reported_samples_per_s = summary.get("train_samples_per_second")
-    if handle.session is not None:
-        rec.notes["optimizer"] = describe_adamw(handle.session.optimizer)
-        model = handle.session.accelerator.unwrap_model(handle.session.model)
-        rec.measure_flops(model, s.device, autocast_precision(s))
+    record_engine_run(handle, s, rec)
 
 
 def _adamw_variant(build: Callable[..., Any], fused: bool) -> Callable[..., Any]:

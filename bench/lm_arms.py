@@ -23,7 +23,14 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-from arm_kit import arm, autocast_precision, describe_adamw
+from arm_kit import (
+    arm,
+    autocast_precision,
+    describe_adamw,
+    record_engine_run,
+    step_stamps,
+    trainer_arguments,
+)
 from recording import RecordingCollator, StepRecorder
 from settings import BenchSettings
 
@@ -67,23 +74,11 @@ def hf_trainer_lm(s: BenchSettings, rec: StepRecorder, grouped: bool) -> None:
         AutoTokenizer,
         DataCollatorForSeq2Seq,
         Trainer,
-        TrainerCallback,
-        TrainingArguments,
     )
 
     from workbench.methods import get_method
     from workbench.tasks import get_task
     from workbench.tasks.lm_batching import IGNORE, encode_pairs
-
-    class StepStamps(TrainerCallback):  # type: ignore[misc]  # transformers is untyped here
-        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if s.device == "cuda":
-                torch.cuda.synchronize()
-            rec.step_end()
-
-        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
-            if logs and "loss" in logs:
-                rec.loss(logs["loss"])
 
     cfg = engine_config(s, grouped)
     data = get_task(s.task).prepare_data(cfg)
@@ -96,28 +91,7 @@ def hf_trainer_lm(s: BenchSettings, rec: StepRecorder, grouped: bool) -> None:
     model = AutoModelForCausalLM.from_pretrained(s.model, dtype=torch.float32)
     model = get_method(s.method).apply(model, cfg.model)
     with tempfile.TemporaryDirectory() as out:
-        args = TrainingArguments(
-            output_dir=out,
-            max_steps=s.steps,
-            per_device_train_batch_size=s.batch_size,
-            learning_rate=s.lr,
-            weight_decay=s.weight_decay,
-            warmup_steps=s.warmup_steps,
-            lr_scheduler_type="linear",
-            max_grad_norm=s.max_grad_norm,
-            train_sampling_strategy="group_by_length" if grouped else "random",
-            logging_strategy="steps",
-            logging_steps=1,
-            eval_strategy="no",
-            save_strategy="no",
-            report_to="none",
-            disable_tqdm=True,
-            use_cpu=s.device == "cpu",
-            bf16=autocast_precision(s) == "bf16",
-            fp16=autocast_precision(s) == "fp16",
-            torch_compile=s.compile,
-            seed=s.seed,
-        )
+        args = trainer_arguments(s, out, grouped)
         collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=IGNORE)
         trainer = Trainer(
             model=model,
@@ -125,7 +99,7 @@ def hf_trainer_lm(s: BenchSettings, rec: StepRecorder, grouped: bool) -> None:
             train_dataset=train_set,
             data_collator=RecordingCollator(collator, rec),
             processing_class=tokenizer,
-            callbacks=[StepStamps()],
+            callbacks=[step_stamps(s, rec)],
         )
         metrics = trainer.train().metrics
     rec.reported_samples_per_s = metrics.get("train_samples_per_second")
@@ -172,18 +146,7 @@ def engine_lm(
     with tempfile.TemporaryDirectory() as runs:
         cfg = cfg.replace(runs_dir=runs)
         handle = workbench.train(cfg, block=True)
-    if handle.error is not None:
-        raise RuntimeError(f"the engine run failed: {handle.error}") from handle.error
-    for event in handle.history:
-        if event["type"] == "step":
-            rec.step_end(event["time"])
-            rec.loss(event["loss"], event["time"])
-    summary = handle.summary or {}
-    rec.reported_samples_per_s = summary.get("train_samples_per_second")
-    if handle.session is not None:
-        rec.notes["optimizer"] = describe_adamw(handle.session.optimizer)
-        model = handle.session.accelerator.unwrap_model(handle.session.model)
-        rec.measure_flops(model, s.device, autocast_precision(s))
+    record_engine_run(handle, s, rec)
 
 
 def packed_rows(s: BenchSettings, cfg: Any) -> int:
