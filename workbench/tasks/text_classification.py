@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from workbench.cache import cached
+from workbench.cache import cached, folder_stamp
 from workbench.methods import get_method
 from workbench.models import load_classifier, load_tokenizer, resolve_model
 from workbench.tasks.base import Task, check_catalog_task
@@ -54,8 +54,11 @@ class TextClassification(Task):
         overrides: dict[str, Any] = {}
         for reg in regularizers:
             overrides.update(reg.model_overrides(cfg, base_config))
+        # Everything that changes the pristine weights (not lr, method or regularization
+        # strengths: those act on the copy). The seed picks the new head's initialization.
         key = (
             source.path,
+            folder_stamp(source.path) if source.local else (),
             tuple(data.labels),
             tuple(sorted(overrides.items())),
             cfg.model.trust_remote_code,
