@@ -2,8 +2,8 @@
 
 Trains a tiny BERT (2 layers, hidden 32, built from a config: no download) for ``--steps``
 optimizer steps (default 5,000) on generated 3-class data, the way the notebook does: a
-``TrainPanel``, **Train** clicked, the run in its worker thread and the panel's pump drawing
-the live curve (Agg PNG frames into an ``Image`` widget). No front end is connected; widget
+``TrainPanel``, **Train** clicked, the run in its worker thread and the panel's pump sending
+the live curve's new points to its ``LiveChart``. No front end is connected; widget
 updates are serialized as in a kernel and go nowhere. While it runs, this script measures:
 
 * **process memory**: RSS sampled every 0.5 s; growth is taken from the first training step
@@ -139,8 +139,9 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def lines(panel: Any) -> int:
-    """Line artists in the live figure: constant when curves move by ``set_data``."""
-    return sum(len(ax.lines) for ax in panel.curves.figure.fig.axes)
+    """Points the live chart holds over all its series: bounded by ``max_points`` each."""
+    chart = panel.curves.chart
+    return sum(chart.points(s) for s in chart.snapshot())
 
 
 def growth(samples: list[tuple[float, int, float]], from_step: int) -> float | None:
@@ -253,7 +254,7 @@ def section(r: dict[str, Any], when: str, load: str) -> str:
             f"| peak RSS (MB) | {rss['peak']} |",
             f"| loss points drawn / steps seen (max_points {p['max_points']}) | "
             f"{p['figure_loss_points']} / {p['raw_points_seen']:,} |",
-            f"| line artists in the figure, start → end | "
+            f"| points held by the live chart (all series), start → end | "
             f"{p['figure_lines_before']} → {p['figure_lines_after']} |",
             f"| events in the run's history (one per step + evals/checkpoints) | "
             f"{p['history_events']:,} |",

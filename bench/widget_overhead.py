@@ -4,8 +4,8 @@ headless, side by side (interleaved B C B C …, medians), and the time from cli
 
 Run: ``.venv/bin/python bench/widget_overhead.py [--repeats 3] [--samples 320] [--out FILE]``.
 The panel runs without a browser: widget updates are serialized as in a kernel but no
-front end receives them (the comm is simulated by having none); the pump still renders
-its PNG frames at its normal throttled rate, which is the cost that matters on the CPU.
+front end receives them; the pump still folds events and sends the chart's new points at
+every tick. ``bench/live_chart.py`` measures the same with a real browser drawing.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ def headless(cfg, out: Path) -> dict:  # type: ignore[no-untyped-def]
 
 def train_in_panel(cfg):  # type: ignore[no-untyped-def]
     """Train ``cfg`` as the notebook does: a ``TrainPanel``, **Train** clicked, the run in
-    its worker thread and the panel's throttled pump drawing the live curve (Agg PNG frames
-    into an ``Image`` widget) until the run has ended. No front end is connected: widget
+    its worker thread and the panel's pump sending the live curve's new points to its
+    chart until the run has ended. No front end is connected: widget
     updates are serialized as in a kernel and go nowhere (the comm is simulated by having
     none). Returns ``(handle, panel, clicked_at)``; ``bench/arms.py`` arm C uses this too.
     """

@@ -15,85 +15,26 @@ state goes to the test's temporary folder and to ``out/browser_workbench.png``.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from jupyter_lab import CHROMIUM, CHROMIUM_ARGS, TOKEN, running_lab, wait_until
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "tests" / "notebooks" / "browser_workbench.ipynb"
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT_COPY = ROOT / "out" / "browser_workbench.png"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-TOKEN = "workbench-browser-test"
-SERVER_START_S = 120.0  # JupyterLab takes 20-40 s to start on a loaded 2-core machine
 UI_S = 90.0  # page load, kernel start, first widget render
 TRAIN_START_S = 120.0  # Train click → data prepared, model loaded, status `running`
 STOP_S = 60.0  # Stop click → status `stopped`
-
-# User settings (JUPYTERLAB_SETTINGS_DIR/<plugin path>.jupyterlab-settings) that keep
-# JupyterLab off the network and quiet: no news toast, no update check, no extension
-# manager listing PyPI.
-LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification": {
-        "checkForUpdates": False,
-        "fetchNews": "false",
-    },
-    "@jupyterlab/extensionmanager-extension/plugin": {"enabled": False},
-}
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.25)
-
-
-def _stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server (it shuts its kernels down), then kill its process group."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-    # The server ran in a session of its own: anything it left behind is ours to end.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+_wait_until = wait_until
 
 
 @pytest.fixture(scope="module")
@@ -112,69 +53,8 @@ def lab(chromium_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
     root = tmp_path_factory.mktemp("lab-root")
     home = tmp_path_factory.mktemp("lab-home")
     shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
-    settings = home / "settings"
-    for plugin, values in LAB_SETTINGS.items():
-        path = settings / f"{plugin}.jupyterlab-settings"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values))
-    env = dict(os.environ)
-    env.update(
-        {
-            # A fresh, private Jupyter state: no user settings, no restored workspace.
-            "JUPYTER_CONFIG_DIR": str(home / "config"),
-            "JUPYTER_DATA_DIR": str(home / "data"),
-            "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-            "JUPYTERLAB_SETTINGS_DIR": str(settings),
-            "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-            "HF_DATASETS_OFFLINE": "1",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    port = _free_port()
-    log_path = home / "jupyterlab.log"
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.root_dir={root}",
-        f"--IdentityProvider.token={TOKEN}",
-        "--ServerApp.open_browser=False",
-        "--ServerApp.terminals_enabled=False",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly",
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers often run as root
-        command.append("--allow-root")
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    base = f"http://127.0.0.1:{port}"
-    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no *_proxy env
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(
-                f"JupyterLab exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}"
-            )
-        try:
-            with direct.open(f"{base}/api/status?token={TOKEN}", timeout=5) as reply:
-                return bool(reply.status == 200)
-        except OSError:
-            return False
-
-    try:
-        _wait_until(up, SERVER_START_S, f"JupyterLab on {base}")
-        yield {"base": base, "root": root, "log": log_path}
-    finally:
-        _stop_process(proc)
+    with running_lab(root, home) as server:
+        yield server
 
 
 def _status_text(page: Any) -> str:

@@ -35,7 +35,6 @@ from widgets import (
     Workbench,
     report,
 )
-from widgets.charts import overlay_plot
 from widgets.controls import MAX_SLIDER_POSITIONS
 from widgets.data_panel import SPLIT_FIELDS
 from widgets.form import ConfigForm
@@ -277,7 +276,7 @@ def test_train_uses_exactly_the_settings_shown_and_the_widgets_follow_the_run(
     for name, widget in [
         ("status", tp.status_label),
         ("progress", tp.progress),
-        ("image", tp.curves.image),
+        ("chart", tp.curves.chart),
         ("pause", tp.pause_button),
     ]:
         widget.observe(
@@ -403,19 +402,19 @@ def test_downsampling_keeps_plot_data_bounded_and_faithful() -> None:
     ]
     panel = LossCurvesPanel(events, max_points=2000)
     assert 0 < panel.curve_points() <= 2000
-    assert panel.figure.loss_ax.get_xlim() == (0, 50_000)  # fixed to the planned steps
+    assert panel.chart.x_max == 50_000  # the x axis is fixed to the planned steps
+    xs, ys = panel.chart.data["loss"]  # the synced snapshot a page (re)load draws
+    assert len(xs) <= 2000 and xs[-1000:] == list(range(49_001, 50_001))  # newest exact
     state = RunState()
     state.consume(events[:1001])
     assert state.eta_seconds() == pytest.approx((50_000 - 1000) * 0.1)
 
 
-def test_log_scale_toggle_redraws_a_finished_run(tmp_path: Path) -> None:
+def test_a_finished_run_is_drawn_from_its_directory_into_the_synced_chart(tmp_path: Path) -> None:
     run = write_run(tmp_path, "run-a", 1e-3)
     panel = LossCurvesPanel(run)
-    before = panel.image.value
-    assert is_png(before) and panel.curve_points() == 40
-    panel.log_scale.value = True
-    assert panel.figure.loss_ax.get_yscale() == "log" and panel.image.value != before
+    assert panel.curve_points() == 40 and len(panel.chart.data["loss"][0]) == 40
+    assert panel.chart.data["val_loss"][0]  # evaluations on the same chart
     assert "completed" in panel.caption.value
 
 
@@ -578,12 +577,14 @@ def test_data_panel_switching_the_task_back_shows_the_class_balance(tmp_path: Pa
     assert panel.data is None and panel.preview.value == "" and panel.lengths.value == ""
     assert panel.status.value == "not loaded for text-classification yet"
     assert "text_column" in panel.fields_shown() and "strip_urls" in panel.fields_shown()
-    assert panel.lengths.layout.display == "none" and panel.balance_image.layout.display == ""
+    # no chart yet: hidden, not a broken-image icon; it shows once the data is loaded
+    assert panel.lengths.layout.display == "none" and panel.balance_image.layout.display == "none"
     panel.form.set("dataset", str(csv))
     panel.load().join(60)
     assert panel.message.value == "", panel.message.value
     assert panel.labels == LABELS and "classes" in panel.splits.value
     assert is_png(panel.balance_image.value) and panel.lengths.value == ""
+    assert panel.balance_image.layout.display == ""
     assert "first rows" in panel.preview.value
 
 
@@ -597,7 +598,7 @@ def test_data_panel_follows_the_model_panels_task_switch() -> None:
     assert data.balance_image.layout.display == "none" and data.lengths.layout.display == ""
     form.set("task", "text-classification")
     assert data.builtin.value == "tweets-sentiment" and "text_column" in data.fields_shown()
-    assert data.balance_image.layout.display == ""
+    assert data.balance_image.layout.display == "none"  # nothing loaded: no chart to show
 
 
 def test_model_panel_shows_only_the_methods_knobs_and_counts_parameters(
@@ -648,6 +649,106 @@ def test_evaluate_panel_escapes_texts_and_labels_and_lists_mistakes(tmp_path: Pa
     assert is_png(panel.confusion.value)
 
 
+def test_an_image_without_a_png_is_hidden_not_a_broken_icon(
+    config: TrainConfig, tmp_path: Path
+) -> None:
+    # An ipywidgets.Image with an empty value renders as a broken-image icon in the browser.
+    images = {
+        "class balance": DataPanel(config).balance_image,
+        "confusion matrix": EvaluatePanel().confusion,
+        "lr finder": HyperparametersPanel(config).lr_finder.plot,
+    }
+    for name, image in images.items():
+        assert bytes(image.value) == b"" and image.layout.display == "none", name
+    images["lr finder"].value = PNG
+    assert images["lr finder"].layout.display == ""
+    panel = EvaluatePanel(write_run(tmp_path, "run-a", 1e-3))
+    assert is_png(panel.confusion.value) and panel.confusion.layout.display == ""
+    untested = write_run(tmp_path, "run-stopped-early", 1e-3)
+    summary = json.loads((untested / "summary.json").read_text())
+    summary.update(status="stopped", test_accuracy=None, confusion_matrix=None)
+    (untested / "summary.json").write_text(json.dumps(summary))
+    panel.show(untested)  # no test results: the previous run's matrix must not stay
+    assert bytes(panel.confusion.value) == b"" and panel.confusion.layout.display == "none"
+    # ... and the message says what to do next
+    assert "--resume" in panel.message.value and "Train" in panel.message.value
+
+
+def test_evaluate_and_explain_follow_the_run_of_the_train_tab(config: TrainConfig) -> None:
+    runs = Path(config.run.runs_dir)
+    older_lm = write_run(runs, "20000101-000000-older-lm", 1e-3)  # older, and another task
+    lm = instruct_config(dataset="tweets-sentiment-instruct", runs_dir=str(runs))
+    lm.save(older_lm / "config.yaml")
+    older = write_run(runs, "20000101-000001-older-classifier", 1e-3)
+    for run in (older_lm, older):  # exported models, as far as listing them goes
+        (run / "model").mkdir()
+        (run / "model" / "config.json").write_text("{}")
+    wb = Workbench(config, data=small_frame(), attach=None)
+    tp, explain = wb.train_panel, wb.explain_view
+
+    # 1. A run that completes while another tab is open: both tabs point at it at once.
+    tp.train_button.click()
+    first = wb.handle
+    assert first is not None
+    wait_until(lambda: first.done and not tp.pump.alive, what="first run done")
+    wait_until(  # handed over in a worker thread, not when a tab is opened
+        lambda: wb.evaluate_panel.source is first and explain.source is first, 30, "hand-over"
+    )
+    wait_until(lambda: explain.model_choice.value == "this run", 30, "this run selected")
+    assert wb.evaluate_panel.summary["test_accuracy"] == first.summary["test_accuracy"]
+    assert f"run {older.name}" in explain.model_choice.options  # a classifier to compare with
+    assert not any(older_lm.name in name for name in explain.model_choice.options)
+
+    # 2. Explain opened while the next run trains; the run ends with Stop.
+    tp.form.set("epochs", 100.0)
+    tp.train_button.click()
+    second = wb.handle
+    assert second is not None and second is not first
+    try:
+        wait_until(
+            lambda: tp.status_label.value == "running" and tp.progress.value >= 1,
+            what="second run running",
+        )
+        wb.select("Explain")
+        assert explain.source is second and explain.model_choice.value is None  # nothing yet
+        assert explain.wait(30) and "still training" in explain.message.value
+        tp.stop_button.click()
+        wait_until(lambda: second.done and not tp.pump.alive, 60, "second run stopped")
+    finally:
+        second.stop()
+        second.wait(60)
+    wait_until(
+        lambda: explain.source is second and explain.model_choice.value == "this run",
+        30,
+        "the stopped run selected in Explain",
+    )
+    assert not any(older_lm.name in name for name in explain.model_choice.options)
+    assert wb.evaluate_panel.source is second
+
+    # 3. A run the user opens in Evaluate stays there when the tab is opened again.
+    wb.evaluate_panel.show(older)
+    wb.select("Train")
+    wb.select("Evaluate")
+    assert wb.evaluate_panel.source is older
+
+
+def test_explain_never_picks_another_runs_model_for_the_user(tmp_path: Path) -> None:
+    from widgets import AttributionView
+
+    older = write_run(tmp_path, "20000101-older", 1e-3)
+    (older / "model").mkdir()
+    (older / "model" / "config.json").write_text("{}")
+    failed = write_run(tmp_path, "20000102-failed", 1e-3)
+    error = "column 'x' not found; choose one of text, label"
+    (failed / "summary.json").write_text(json.dumps({"status": "failed", "error": error}))
+    view = AttributionView(failed)
+    assert view.wait(30)
+    assert f"run {older.name}" in view.model_choice.options  # offered, not chosen
+    assert view.model_choice.value is None
+    assert "failed before its model was exported" in view.message.value
+    assert "click Train again" in view.message.value
+
+
 def test_interrupted_and_missing_runs_are_explained(tmp_path: Path) -> None:
     run = write_run(tmp_path, "run-cut", 1e-3, finished=False)
     wb = Workbench(attach=run)
@@ -685,13 +786,14 @@ def test_runs_panel_lists_runs_overlays_and_diffs(tmp_path: Path) -> None:
     panel.selector.value = (a.name, b.name)
     assert panel.compared == [b.name, a.name]
     assert panel.differences == {"lr": [5e-4, 1e-3]}
-    assert is_png(panel.overlay.value)
+    labels = {s["label"]: s["color"] for s in panel.overlay.series}
+    assert {f"{b.name} train", f"{a.name} train"} <= set(labels)
+    assert labels[f"{b.name} train"] != labels[f"{a.name} train"]  # one colour per run
+    assert panel.overlay.points("r0_loss") == 40 and panel.overlay.layout.display != "none"
     assert "Settings that differ" in panel.differences_html.value
     panel.selector.value = (a.name,)
     assert panel.compared == [] and "two or more" in panel.message.value
-    fig, ax = overlay_plot({r.name: r.events for r in panel.runs})
-    colours = {line.get_color() for line in ax.get_lines()}
-    assert len(colours) == 3  # one colour per run
+    assert panel.overlay.layout.display == "none" and panel.overlay.data == {}
 
 
 def test_report_is_a_plain_object_with_png_and_escaped_html(tmp_path: Path) -> None:

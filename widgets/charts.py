@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from workbench.plots import curve_data, new_figure, smooth
+from workbench.plots import new_figure, smooth
 
 
 def png(fig: Any, dpi: int = 80) -> bytes:
@@ -70,25 +70,45 @@ def lr_finder_plot(
     return fig, ax
 
 
-def overlay_plot(
-    runs: dict[str, list[dict[str, Any]]], ax: Any = None, max_points: int = 2000
+def chart_plot(
+    panels: list[dict[str, Any]],
+    series: list[dict[str, Any]],
+    data: dict[str, list[list[float]]],
+    smoothing: float = 0.6,
+    axes: Any = None,
+    x_max: float = 0.0,
 ) -> tuple[Any, Any]:
-    """Several runs on one plot, one colour per run: smoothed training loss (solid) and
-    validation loss (dashed, dots). ``runs`` maps a run name to its events."""
-    if ax is None:
-        fig, ax = new_figure(8.0, 3.4)
-    else:
-        fig = ax.figure
-    colors = [f"C{i % 10}" for i in range(len(runs))]
-    for (name, events), color in zip(runs.items(), colors, strict=True):
-        d = curve_data(events)
-        if d["step"]:
-            stride = max(1, len(d["step"]) // max_points)  # bounded drawing for long runs
-            ax.plot(d["step"][::stride], smooth(d["loss"])[::stride], color=color, label=name)
-        if d["eval_step"]:
-            ax.plot(d["eval_step"], d["val_loss"], "o--", color=color, ms=3, alpha=0.8)
-    ax.set(xlabel="optimizer step", ylabel="loss", title="Runs: training (—) and validation (--)")
-    if runs:
+    """A static picture of a :class:`~widgets.live_chart.LiveChart`'s panels (same series,
+    colours and smoothing): the fallback a notebook export shows where the live chart
+    cannot render. Panels with no data are left out."""
+    shown = [p for p in panels if any(data.get(s.get("smooth") or s["id"], [[]])[0]
+                                      for s in series if s["panel"] == p["id"])]  # fmt: skip
+    if axes is None:
+        fig, axes = new_figure(4.2 * max(1, len(shown)), 3.0, ncols=max(1, len(shown)))
+    axes = np.atleast_1d(axes)
+    fig = axes[0].figure
+    for ax, panel in zip(axes, shown, strict=False):
+        for s in (s for s in series if s["panel"] == panel["id"]):
+            xs, ys = data.get(s.get("smooth") or s["id"], [[], []])
+            if not xs:
+                continue
+            ys = smooth(list(ys), smoothing) if s.get("smooth") and smoothing > 0 else ys
+            ax.plot(
+                xs,
+                ys,
+                marker="o" if s.get("points") else None,
+                ls="--" if s.get("dash") else "-",
+                color=s["color"],
+                alpha=s.get("alpha", 1.0),
+                ms=3,
+                lw=s.get("width", 1.5),
+                label=s["label"],
+            )
+        ax.set(title=panel.get("title", ""), xlabel="optimizer step")
+        if x_max:
+            ax.set_xlim(0, x_max)
+        if panel.get("y_range"):
+            ax.set_ylim(*panel["y_range"])
+        ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    return fig, ax
+    return fig, axes

@@ -2,35 +2,33 @@
 
 Why a pump (NOTEBOOK_FACTS.md, CONVENTIONS rule 6): training runs in the engine's worker
 thread and the kernel stays idle; something must carry new events to the widgets. The
-pump drains ``handle.history`` (append-only, so reading it needs no lock) at most every
+pump drains ``handle.history`` (append-only, so reading it needs no lock) every
 ``interval`` seconds, folds the new events into a :class:`~widgets.live.RunState`, and asks
 each attached view to update inside ``hold_sync()`` so a tick's changes travel as one
 message per widget. It is the only thread that writes the views' live widgets while the
-run lasts; it draws a final frame when the run ends and then stops itself.
+run lasts; it ticks a last time when the run ends and then stops itself.
 
 A view is any object with ``live_widgets() -> list[Widget]`` and
-``update(state, final: bool, draw: bool)``. Views are updated only when something changed
-(new events, a status change, a click), and ``draw`` — redraw the figure — is True at most
-every ``interval`` seconds and never more often than ``1 / DRAW_BUDGET`` times the last draw
-took, so drawing never takes more than ~5 % of a core from training (measured: with 4x,
-i.e. up to 20 %, throughput with the panel attached fell to ~0.90x of headless on 2 cores).
-Labels and the progress bar still follow at every tick. A click wakes the pump at
-once (``wake()``) so labels such as Pause → Resume follow within milliseconds.
+``update(state, final: bool, draw: bool)``; a view that also has ``consume_events(events)``
+is handed the events that are new since the last tick first (the live chart sends just
+those points to the browser, which draws them). Views are updated only when something
+changed (new events, a status change, a click). Nothing here renders a picture any more
+(the browser draws the curves), so every tick may draw: the first loss point reaches the
+page within one ``interval`` of the engine emitting it. A click wakes the pump at once
+(``wake()``) so labels such as Pause → Resume follow within milliseconds.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from typing import Any
 
 from widgets.live import RunState
 from workbench.diagnostics import detect_overfitting
 from workbench.training import RunHandle
 
-INTERVAL = 0.25  # seconds between ticks: ≤ 4 Hz, as NOTEBOOK_FACTS.md measured affordable
-DRAW_BUDGET = 0.05  # share of one core the curve redraws may use
+INTERVAL = 0.2  # seconds between ticks: 5 Hz, HF's NotebookProgressCallback rate
 
 
 class RunPump:
@@ -49,6 +47,7 @@ class RunPump:
         self.interval = interval
         self.errors: list[str] = []  # a view that raised: kept here, never printed
         self._seen = 0
+        self._new: list[dict[str, Any]] = []  # drained, not yet handed to the views
         self._status = ""
         self._forced = False
         self._stop = threading.Event()
@@ -76,6 +75,15 @@ class RunPump:
         if self.thread.is_alive() and threading.current_thread() is not self.thread:
             self.thread.join(timeout)
 
+    def attach(self, view: Any, replay: Any = None) -> None:
+        """Start updating ``view``; ``replay(events)`` first gets every event drained so far,
+        under the tick lock, so the view misses none and sees none twice."""
+        with self._lock:
+            if replay is not None:
+                replay(self.handle.history[: self._seen - len(self._new)])
+            if view not in self.views:
+                self.views.append(view)
+
     def detach(self, view: Any) -> None:
         """Stop updating ``view``; returns after any tick in progress."""
         with self._lock:
@@ -84,25 +92,14 @@ class RunPump:
 
     # -- the thread ----------------------------------------------------------
     def _run(self) -> None:
-        last_draw, cost, pending = 0.0, 0.0, True
         while not self._stop.is_set():
             # Read `done` before draining: the engine appends the end event before it marks
             # the run done, so a drain after seeing done=True holds every event.
             done = self.handle.done
             changed = self._drain()
             forced, self._forced = self._forced, False
-            pending = pending or changed or forced
-            now = time.monotonic()
-            # Redraw only when something changed, at most every `interval` seconds, and
-            # rarely enough that drawing stays within DRAW_BUDGET of a core even on a slow or
-            # busy machine, so it never starves the training thread.
-            gap = max(self.interval, cost / DRAW_BUDGET)
-            draw = done or (pending and now - last_draw >= gap)
-            if draw or changed or forced:
-                started = time.perf_counter()
-                self._tick(final=done, draw=draw)
-                if draw:
-                    cost, last_draw, pending = time.perf_counter() - started, now, False
+            if done or changed or forced:
+                self._tick(final=done, draw=True)
             if done:
                 return
             self._wake.wait(self.interval)
@@ -111,9 +108,11 @@ class RunPump:
     def _drain(self) -> bool:
         """Fold new events into the state; True when anything a view shows changed."""
         history = self.handle.history
-        n = len(history)
-        new = history[self._seen : n]
-        self._seen = n
+        with self._lock:  # attach() reads _seen and _new together
+            n = len(history)
+            new = history[self._seen : n]
+            self._seen = n
+            self._new.extend(new)
         s = self.state
         s.consume(new)
         s.status = self.handle.status
@@ -130,11 +129,14 @@ class RunPump:
 
     def _tick(self, final: bool, draw: bool) -> None:
         with self._lock:
+            new, self._new = self._new, []
             for view in self.views:
                 try:
                     with contextlib.ExitStack() as stack:
                         for widget in view.live_widgets():
                             stack.enter_context(widget.hold_sync())
+                        if new and hasattr(view, "consume_events"):
+                            view.consume_events(new)
                         view.update(self.state, final=final, draw=draw)
                 except Exception as err:  # a broken view must not kill the others
                     self.errors.append(f"{type(view).__name__}: {type(err).__name__}: {err}")

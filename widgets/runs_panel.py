@@ -1,7 +1,8 @@
 """RunsPanel: the runs on disk side by side.
 
 A table of every run in ``runs_dir`` (:func:`workbench.runs.runs_table`); select two or
-more to overlay their curves on one plot (one colour per run) and list the settings in
+more to overlay their curves on one interactive chart (one colour per run; the same
+:class:`~widgets.live_chart.LiveChart` the Train tab draws on) and list the settings in
 which they differ (:func:`workbench.runs.config_differences`). It reads only run
 directories, so it shows runs from other processes and other machines too.
 """
@@ -14,7 +15,8 @@ from typing import Any
 import ipywidgets as w
 
 from widgets import html
-from widgets.charts import overlay_plot, png
+from widgets.live_chart import LiveChart
+from widgets.training_chart import show_overlay
 from workbench.runs import Run, config_differences, list_runs, runs_table
 
 
@@ -43,7 +45,9 @@ class RunsPanel(w.VBox):
         )
         self.selector.observe(lambda change: self.compare(list(change["new"])), names="value")
         self.message = w.HTML()
-        self.overlay = w.Image(format="png", layout=w.Layout(max_width="760px"))
+        self.overlay = LiveChart(max_points=max_points, exact_tail=max_points // 2)
+        self.overlay.empty_text = "select two or more runs to overlay their curves"
+        self.overlay.layout.display = "none"  # shown once there is something to compare
         self.differences_html = w.HTML()
         super().__init__(
             [
@@ -74,12 +78,13 @@ class RunsPanel(w.VBox):
         chosen = [r for r in self.runs if r.name in names]
         if len(chosen) < 2:
             self.compared, self.differences = [], {}
-            self.overlay.value = b""
+            show_overlay(self.overlay, {})
+            self.overlay.layout.display = "none"
             self.differences_html.value = ""
             self.message.value = html.note("select two or more runs to compare them")
             return
-        fig, _ = overlay_plot({r.name: r.events for r in chosen}, max_points=self.max_points)
-        self.overlay.value = png(fig)
+        show_overlay(self.overlay, {r.name: r.events for r in chosen})
+        self.overlay.layout.display = ""
         self.compared = [r.name for r in chosen]
         self.differences = config_differences(chosen)
         rows = [
