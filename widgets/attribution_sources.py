@@ -4,8 +4,10 @@ Examples come from a run's ``test_predictions.jsonl`` (CONVENTIONS rule 8: the r
 is enough): the misclassified ones (most confident mistakes first), the most and least
 confident predictions, or a seeded random sample. Models are the run's own (the live model
 of a run that finished in this kernel, or the exported ``model/``), its ``last`` checkpoint
-where that fits the exported model, and the exported models of the other runs in the same
-runs folder — so a full fine-tune can be set beside a LoRA run on the same text.
+where that fits the exported model, and the exported models of the other text-classification
+runs in the same runs folder — so a full fine-tune can be set beside a LoRA run on the same
+text. The run's own model comes first; a run still training offers none yet, and a run
+without a model says why and what to do (``ModelChoices.problem``).
 """
 
 from __future__ import annotations
@@ -87,6 +89,12 @@ class ModelChoices:
     def names(self) -> list[str]:
         return list(self.loaders)
 
+    @property
+    def default(self) -> str | None:
+        """The model a view starts with: the run's own, or the one passed in; None when
+        there is neither (another run's model is listed, never picked for the user)."""
+        return next((n for n in ("this run", "model") if n in self.loaders), None)
+
     def load(self, name: str) -> tuple[Any, Any, int]:
         """``(model, tokenizer, max_length)`` of ``name``; loaded once."""
         if name not in self.loaders:
@@ -113,9 +121,13 @@ def model_choices(
     if isinstance(source, RunHandle):
         out.run_dir = Path(source.run_dir) if source.run_dir else None
         s = source.session
-        if not source.done:
-            out.problem = "still training: explanations come when the run ends"
-        elif s is not None and source.status == "completed":
+        if not source.done:  # its model is changing: nothing to explain with yet
+            out.problem = (
+                "still training: explanations come when the run ends "
+                "(click Stop in the Train tab to end it now)"
+            )
+            return out
+        if s is not None and source.status in ("completed", "stopped"):
             out.labels = list(s.data.labels)
             live = s.accelerator.unwrap_model(s.model)
             out.loaders["this run"] = lambda: (live, s.tokenizer, s.config.model.max_length)
@@ -128,20 +140,25 @@ def model_choices(
     task = getattr(run.config.model, "task", "text-classification") if run else None
     if run is not None and task != "text-classification":
         out.run_dir = run.path
+        out.loaders.pop("this run", None)  # (a live causal LM is no classifier to explain)
         out.problem = (
             f"this view explains text classifiers; for this {task} run use "
-            f"`workbench explain --run {run.path} --prompt TEXT`"
+            f"`workbench explain --run {run.path} --prompt TEXT`, or train a "
+            "text-classification run (Model tab: task)"
         )
         return out
     if run is not None:
         _add_run(out, run, own=True)
         for other in list_runs(run.path.parent):  # the runs beside it, newest first
-            if other.path.resolve() != run.path.resolve():
+            same = other.path.resolve() == run.path.resolve()
+            if not same and other.config.model.task == "text-classification":
                 _add_run(out, other, own=False)
+        if out.problem and out.loaders:
+            out.problem += "; or pick another run's model under 'model'"
     if not out.loaders and not out.problem:
         out.problem = (
-            "no run to explain yet: finish a run (Train), or give a run directory, "
-            "or a model and tokenizer"
+            "no run to explain yet: click Train in the Train tab, or give AttributionView a "
+            "run directory (the Runs tab lists them), or a model and tokenizer"
         )
     return out
 
@@ -150,7 +167,7 @@ def _add_run(out: ModelChoices, run: Run, own: bool) -> None:
     """Loaders for ``run``'s exported model (and, for its own run, the last checkpoint)."""
     if not (run.path / "model" / "config.json").is_file():
         if own and not out.loaders:
-            out.problem = f"run {run.name} has no exported model (status {run.status})"
+            out.problem = no_model(run)
         return
     length = run.config.model.max_length
     if own:
@@ -163,3 +180,17 @@ def _add_run(out: ModelChoices, run: Run, own: bool) -> None:
             out.loaders["this run · last checkpoint"] = lambda: (*run.load_model("last"), length)
     else:
         out.loaders[f"run {run.name}"] = lambda: (*run.load_model(), length)
+
+
+def no_model(run: Run) -> str:
+    """Why ``run`` has no exported model to explain with, and what to do about it."""
+    status = run.status
+    if status == "failed":
+        return (
+            f"run {run.name} failed before its model was exported: "
+            "fix what its error names (Train or Evaluate tab) and click Train again"
+        )
+    return (
+        f"run {run.name} has no exported model (status {status}): finish it with "
+        f"`workbench train --resume {run.path}`, or click Train for a new run (Train tab)"
+    )

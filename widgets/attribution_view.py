@@ -55,6 +55,7 @@ PREDICTED = "predicted"
 DEFAULT_COMPARE = ("layer-ig", "saliency", "occlusion")
 LAYOUT = w.Layout(width="480px")
 STYLE = {"description_width": "110px"}
+COMPUTE_AGAIN = "Pick another example, method or model, then press Compute again."
 
 
 class AttributionView(w.VBox):
@@ -178,7 +179,7 @@ class AttributionView(w.VBox):
         self.pinned = read_pinned(run_dir) if run_dir else []
         names = self.choices.names
         self.model_choice.options = names
-        self.model_choice.value = names[0] if names else None
+        self.model_choice.value = self.choices.default  # this run's own model, never another
         self.other_model.options = names[1:] or names
         self.other_model.value = self.other_model.options[0] if names else None
         self.target.options = [PREDICTED, *self.choices.labels]
@@ -238,7 +239,7 @@ class AttributionView(w.VBox):
         """Write what is shown as ``kind`` (``html`` or ``png``); return the file's path."""
         shown = self.shown
         if shown is None:
-            self.export_message.value = html.error("nothing to export yet: compute a view first")
+            self.export_message.value = html.error("nothing to export yet: press Compute first")
             return None
         target = Path(path or self.export_path.value or self._default_export()).expanduser()
         target = target.with_suffix(f".{kind}")
@@ -246,7 +247,10 @@ class AttributionView(w.VBox):
             target.parent.mkdir(parents=True, exist_ok=True)
             write_view(shown, kind, target)
         except (OSError, ValueError) as err:
-            self.export_message.value = html.error(f"could not export to {target}: {err}")
+            self.export_message.value = html.error(
+                f"could not export to {target}: {err}\nType a writable path under 'export to' "
+                "and export again."
+            )
             return None
         self.export_message.value = html.note(f"wrote {target}")
         return target
@@ -260,7 +264,8 @@ class AttributionView(w.VBox):
             shown = self._explain(request)
         except Exception as err:  # shown as a message: the view must survive any input
             self.compute_button.disabled = False
-            self._say(html.error(f"{type(err).__name__}: {err}"), "failed")
+            hint = "" if isinstance(err, ValueError) else f"\n{COMPUTE_AGAIN}"
+            self._say(html.error(f"{type(err).__name__}: {err}{hint}"), "failed")
             return
         self._present(shown)
         self.compute_button.disabled = False
@@ -271,7 +276,9 @@ class AttributionView(w.VBox):
         if not text.strip():
             raise ValueError("no text to explain: pick an example or type a text")
         if not r["model"]:
-            raise ValueError(self.choices.problem or "no model to explain with")
+            raise ValueError(
+                self.choices.problem or "no model to explain with: pick one under 'model'"
+            )
 
         def run(model_name: str, method: str, trust: bool) -> Explanation:
             model, tokenizer, length = self.choices.load(model_name)
@@ -308,7 +315,7 @@ class AttributionView(w.VBox):
         records = [r for r in self.pinned if r.example == example]
         chosen = [r for r in records if r.step == step]
         if not chosen:
-            self._say(html.note("no pinned explanations in this run"), "idle")
+            self._say(html.note("nothing stored at this step: pick another step"), "idle")
             return
         record = chosen[-1]
         scale = shared_scale([r.explanation for r in records])  # one scale across all steps

@@ -45,6 +45,7 @@ import numpy as np
 from widgets import html
 from widgets.charts import class_balance_plot, png
 from widgets.form import ConfigForm
+from widgets.images import png_image
 from workbench.data import PreparedData, list_datasets, read_source
 from workbench.data.instruct import InstructData, Messages, Pairs
 from workbench.data.sources import builtin_dataset
@@ -66,6 +67,7 @@ COLUMN_FIELDS = {"text_column", "label_column"}
 #: The data settings ``workbench.data.instruct.read_pairs`` reads (user pair files).
 PAIR_FIELDS = {"dataset", "drop_duplicates", *SPLIT_FIELDS}
 CAUSAL_LM = CausalLM.name
+LOAD_AGAIN = "Change the data settings above (or the file), then click Load data again."
 PREVIEW_PAIRS = 5
 PREVIEW_CHARS = 200
 
@@ -108,7 +110,7 @@ class DataPanel(w.VBox):
         self.cleaning = w.HTML()
         self.splits = w.HTML()
         self.lengths = w.HTML()  # causal-lm: prompt/response length statistics
-        self.balance_image = w.Image(format="png", layout=w.Layout(max_width="520px"))
+        self.balance_image = png_image(max_width="520px")  # hidden while empty
         self.message = w.HTML()
         self._thread: threading.Thread | None = None
         self.form.on_change(self._changed)
@@ -158,7 +160,9 @@ class DataPanel(w.VBox):
             return self._thread  # one load at a time: its widgets have one writer
         config, problem = self.form.check()
         if config is None:
-            self.message.value = html.error(problem or "invalid settings")
+            self.message.value = html.error(
+                f"{problem or 'invalid settings'}\nFix that setting, then click Load data again."
+            )
             return None
         self._thread = threading.Thread(
             target=self._load, args=(config, self.source()), daemon=True, name="workbench-data"
@@ -187,7 +191,7 @@ class DataPanel(w.VBox):
             self.status.value = f"loaded {data.source}{changed}"
         except Exception as err:  # DataError & co.: the message says what to change
             self.status.value = "failed"
-            self.message.value = html.error(str(err))
+            self.message.value = html.error(f"{html.failure(err)}\n{LOAD_AGAIN}")
         finally:
             self.load_button.disabled = False
 
@@ -249,8 +253,9 @@ class DataPanel(w.VBox):
         self._show_views(task)
 
     def _show_views(self, task: str) -> None:
+        """Show the pair views for causal-lm only. (The class-balance chart needs no switch:
+        it shows only while it holds a picture, and _clear empties it.)"""
         pairs = task == CAUSAL_LM
-        self.balance_image.layout.display = "none" if pairs else ""
         self.summary.layout.display = "" if pairs else "none"
         self.lengths.layout.display = "" if pairs else "none"
 

@@ -3,8 +3,8 @@
 Everything comes from the run directory (CONVENTIONS rule 8): test metrics, the
 per-class table and the confusion matrix from ``summary.json``, and the misclassified
 examples — most confidently wrong first — from ``test_predictions.jsonl``. Texts and
-labels are untrusted and escaped. A failed run shows its error; a stopped run says it
-was stopped before testing.
+labels are untrusted and escaped. Whatever cannot be shown (a failed run, a run still
+training, a run that ended before testing) is said with what to do next.
 
 Each misclassified row has an **Explain** button. In the Workbench it opens that text in the
 Explain tab (``on_explain``); a panel on its own opens an
@@ -24,6 +24,7 @@ import ipywidgets as w
 
 from widgets import html
 from widgets.charts import png
+from widgets.images import png_image
 from widgets.registry import resolve
 from workbench.plots import confusion_matrix_plot
 
@@ -69,12 +70,12 @@ class EvaluatePanel(w.VBox):
         self.rows: list[dict[str, Any]] = []  # the misclassified examples shown
         self.explain_buttons: list[w.Button] = []  # one per row, same order
         self.explain_view: Any = None  # the AttributionView a standalone panel opens
-        self.message = w.HTML(html.note("no run shown yet: finish a run or call show(run)"))
+        self.message = w.HTML(html.note(NO_RUN))
         self.metrics = w.HTML()
         self.generations = w.HTML()  # causal-LM runs: answers before vs after fine-tuning
         self.try_it: Any = None  # causal-LM runs: a TryItBox generating from the run's model
         self.per_class = w.HTML()
-        self.confusion = w.Image(format="png", layout=w.Layout(max_width="420px"))
+        self.confusion = png_image(max_width="420px")  # hidden while empty
         self.misclassified = w.HTML()  # the column header, or "none"
         self.mistakes = w.VBox()  # one row per mistake: Explain button + escaped cells
         self._lock = threading.Lock()  # show() may come from a click or a notebook cell
@@ -102,18 +103,19 @@ class EvaluatePanel(w.VBox):
             view = resolve(source)
         except (ValueError, TypeError, OSError) as err:
             self.summary = {}
-            self._clear(html.error(str(err)))
+            self._clear(html.error(f"{err}\n{OPEN_RUN}"))
             return
         if view.live:
-            self._clear(html.note("still training: test results appear when the run ends"))
+            self._clear(html.note(STILL_TRAINING))
             return
         summary = view.summary or {}
         self.summary = summary
         if view.status == "failed" or summary.get("error"):
-            self._clear(html.error(f"run failed: {summary.get('error') or view.message}"))
+            error = summary.get("error") or view.message
+            self._clear(html.error(f"run failed: {error}\n{FAILED_NEXT}"))
             return
         if summary.get("test_accuracy") is None:
-            self._clear(html.note(f"no test results: the run was {view.status} before testing"))
+            self._clear(html.note(untested(view)))
             return
         if summary.get("test_perplexity") is not None:  # a causal-LM run
             self._show_lm(view, summary)
@@ -129,6 +131,7 @@ class EvaluatePanel(w.VBox):
             ["class", "precision", "recall", "f1", "support"],
         )
         labels = [str(x) for x in summary.get("labels") or []]
+        self.confusion.value = b""  # (hidden while empty: no picture left from another run)
         if summary.get("confusion_matrix"):
             fig, _ = confusion_matrix_plot(summary["confusion_matrix"], labels)
             self.confusion.value = png(fig)
@@ -197,6 +200,30 @@ class EvaluatePanel(w.VBox):
 
 CELL = "display:inline-block;vertical-align:top;padding:0 4px"
 
+NO_RUN = (
+    "no run shown yet: click Train in the Train tab, or show a finished run's folder "
+    '(the Runs tab lists them): Workbench(attach="runs/NAME") or EvaluatePanel("runs/NAME")'
+)
+STILL_TRAINING = (
+    "still training: the test results appear here when the run ends "
+    "(click Stop in the Train tab to end it now; it is tested all the same)"
+)
+OPEN_RUN = "Give the folder of a run (the Runs tab lists them), or click Train (Train tab)."
+FAILED_NEXT = "Fix what the message names, then click Train again (Train tab)."
+
+
+def untested(view: Any) -> str:
+    """What to do about a run without test metrics (it ended before its test split ran)."""
+    if view.message:  # e.g. interrupted: the process ended mid-run; it says how to resume
+        return str(view.message)
+    where = f" {view.run_dir}" if view.run_dir else " DIR"
+    return (
+        f"no test results in this {view.status} run: it ended before its test split was "
+        f"scored. Continue it with `workbench train --resume{where}`, or click Train for "
+        "a new run (Train tab)"
+    )
+
+
 LM_METRIC_KEYS = (
     "status",
     "test_loss",
@@ -216,7 +243,10 @@ LM_METRIC_KEYS = (
 def generations_html(rows: list[dict[str, Any]]) -> str:
     """Held-out prompts with the greedy answer before and after fine-tuning (escaped)."""
     if not rows:
-        return html.note("no generations.json in this run")
+        return html.note(
+            "no generations.json in this run (it is written when the run ends): "
+            "ask the model yourself in Try it below"
+        )
     mark = {True: "✓", False: "✗"}
     table = [
         {

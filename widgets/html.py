@@ -11,6 +11,9 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from workbench.config import ConfigError
+from workbench.errors import UserError
+
 # One style block per table instead of inline styles on every cell (a 1,000-row table stays
 # small); the class name keeps it from leaking into the rest of the notebook.
 STYLE = (
@@ -67,6 +70,12 @@ def frame_table(frame: Any, max_rows: int = 5, max_chars: int = 200) -> str:
 def error(message: str) -> str:
     """A red, escaped message (what a ConfigError, DataError or failed run says)."""
     return f"<div style='color:#c62828;white-space:pre-wrap'>{html.escape(message)}</div>"
+
+
+def failure(err: BaseException) -> str:
+    """An exception as message text (not escaped): a user error (``ConfigError``,
+    ``DataError``, …) in its own words, which name the fix; anything else with its type."""
+    return str(err) if isinstance(err, (UserError, ConfigError)) else f"{type(err).__name__}: {err}"
 
 
 def note(message: str, color: str = "#555") -> str:

@@ -22,6 +22,7 @@ import ipywidgets as w
 from widgets import html
 from widgets.charts import lr_finder_plot, png
 from widgets.form import ConfigForm
+from widgets.images import png_image
 from widgets.pump import INTERVAL
 from workbench.lr_find import LRFinderResult, find_lr
 from workbench.training.control import Control
@@ -53,7 +54,7 @@ class LRFinderPanel(w.VBox):
         self.status = w.Label("")
         self.message = w.HTML()
         self.suggestion = w.Label("")
-        self.plot = w.Image(format="png", layout=w.Layout(max_width="520px"))
+        self.plot = png_image(max_width="520px")  # hidden while empty
         self._thread: threading.Thread | None = None
         self.find_button.on_click(lambda _: self.find())
         self.cancel_button.on_click(lambda _: self.control.stop())
@@ -73,7 +74,9 @@ class LRFinderPanel(w.VBox):
             return self._thread
         config, problem = self.form.check()
         if config is None:
-            self.message.value = html.error(problem or "invalid settings")
+            self.message.value = html.error(
+                f"{problem or 'invalid settings'}\nFix that setting, then click Find LR again."
+            )
             return None
         data = self._data() if callable(self._data) else self._data
         self.control = Control()
@@ -116,13 +119,19 @@ class LRFinderPanel(w.VBox):
             self.progress.value = len(result.lrs)
             self.status.value = f"done: {len(result.lrs)} steps"
             if result.suggestion is None:
-                self.suggestion.value = "no clear suggestion: the loss never fell steadily"
+                self.suggestion.value = (
+                    "no clear suggestion: the loss never fell steadily. Read a rate off the "
+                    "plot where the loss falls fastest, or click Find LR with more steps"
+                )
             else:
                 self.suggestion.value = f"suggested lr: {result.suggestion:.2e}"
                 self.use_button.disabled = False
         except Exception as err:  # ConfigError, DataError, ModelError…: shown, not raised
             self.status.value = "failed"
-            self.message.value = html.error(str(err))
+            self.message.value = html.error(
+                f"{html.failure(err)}\nFix the setting it names (Data, Model or Hyperparameters), "
+                "then click Find LR again."
+            )
         finally:
             self.find_button.disabled = False
             self.cancel_button.disabled = True

@@ -172,14 +172,19 @@ class ModelPanel(w.VBox):
     # -- the worker ------------------------------------------------------------
     def _count(self, config: Any, problem: str | None, num_labels: int) -> None:
         if config is None:
-            self.trainable.value = html.error(f"cannot count parameters: {problem}")
+            self.trainable.value = html.error(
+                f"cannot count parameters until the settings are valid: {problem}"
+            )
             return
         self.trainable.value = html.note("trainable parameters: computing…")
         try:
             trainable, total = trainable_parameters(config, num_labels)
         except Exception as err:  # ModelError & co.: shown, not raised
             if not self.probe.pending:
-                self.trainable.value = html.error(str(err))
+                self.trainable.value = html.error(
+                    f"{html.failure(err)}\nPick another model or method above (the catalog says "
+                    "which models are on disk)."
+                )
             return
         if self.probe.pending:
             return  # a newer choice is queued; its answer replaces this one

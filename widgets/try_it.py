@@ -21,6 +21,8 @@ import ipywidgets as w
 from widgets import html
 from widgets.registry import resolve
 
+NEXT = "Change the prompt or the run, then click Generate again."
+
 
 class TryItBox(w.VBox):
     """A prompt box, a **Generate** button and the streamed answer."""
@@ -51,7 +53,7 @@ class TryItBox(w.VBox):
         """Start generating for ``prompt`` (default: the box's text); returns the worker."""
         text = self.prompt.value if prompt is None else prompt
         if not text.strip():
-            self.output.value = html.error("type a prompt first")
+            self.output.value = html.error("type a prompt in the box above first")
             return None
         if self.busy:
             return None
@@ -81,14 +83,17 @@ class TryItBox(w.VBox):
             self.answer = stream_answer(model, tokenizer, prompt, on_text, self.max_new_tokens)
             self.output.value = _answer_html(self.answer, done=True)
         except Exception as err:  # shown in the box: the kernel must never see it
-            self.output.value = html.error(str(err))
+            self.output.value = html.error(f"{err}\n{NEXT}")
         finally:
             self.button.disabled = False
 
     def _model(self) -> tuple[Any, Any]:
         view = resolve(self.source)
         if view.config is not None and view.config.model.task != "causal-lm":
-            raise ValueError("Try it generates text: it needs a causal-lm run")
+            raise ValueError(
+                "Try it generates text: it needs a causal-lm run; set the task to causal-lm "
+                "(Model tab) and click Train"
+            )
         handle = view.handle
         session = getattr(handle, "session", None) if handle is not None else None
         if session is not None:
@@ -96,7 +101,7 @@ class TryItBox(w.VBox):
                 raise ValueError("the run is training: pause it (or wait for it to end) first")
             return session.accelerator.unwrap_model(session.model), session.tokenizer
         if view.run_dir is None or view.config is None:
-            raise ValueError("no model yet: train a causal-lm run first")
+            raise ValueError("no model yet: click Train for a causal-lm run (Train tab) first")
         if self._loaded is None or self._loaded[0] != view.run_dir:
             from workbench.tasks.lm_runs import load_run_lm
 

@@ -12,6 +12,13 @@ handle or run directory instead, and ``attach=None`` starts blank.
 ``wb.report()`` returns a plain PNG + table report of the current run that survives any
 notebook export.
 
+Evaluate and Explain follow the Train tab: when a run starts there (or is attached) they
+show it, and when it ends they show its results and select its model — unless the user has
+opened another run in them since; a new run takes them over again. The Train tab's status
+label is the signal: it changes when a run starts, pauses, resumes or ends, whichever
+thread writes it (the pump, or a click for a run that ended at once), so the hand-over runs
+in one worker (``follow_job``) and never holds up the pump.
+
 Lesson mode (:mod:`widgets.lesson`): ``Workbench(lesson=Lesson(fixed=..., editable=...,
 tabs=...))`` fixes settings and hides their controls and tabs; ``wb.state()`` is the whole
 workbench (settings, lesson, open tab) as one copyable string, and
@@ -21,6 +28,7 @@ workbench (settings, lesson, open tab) as one copyable string, and
 from __future__ import annotations
 
 import html as _html
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +36,7 @@ import ipywidgets as w
 
 from widgets import html, registry
 from widgets.attribution_view import AttributionView
+from widgets.background import LatestJob
 from widgets.data_panel import DataPanel
 from widgets.evaluate_panel import EvaluatePanel
 from widgets.form import ConfigForm
@@ -49,6 +58,8 @@ from workbench.training import RunHandle
 
 TITLES = ("Data", "Model", "Hyperparameters", "Train", "Evaluate", "Explain", "Runs")
 MODEL_TAB, TRAIN_TAB, EVALUATE_TAB, EXPLAIN_TAB, RUNS_TAB = 1, 3, 4, 5, 6
+#: Train-tab statuses after which Evaluate and Explain have something new to show.
+FOLLOWED_STATUSES = ("running", "completed", "stopped", "failed")
 
 
 class Workbench(w.VBox):
@@ -119,6 +130,16 @@ class Workbench(w.VBox):
         self.tab = w.Tab(children=[panels[t] for t in self.titles], titles=self.titles)
         self.tab.observe(self._on_tab, names="selected_index")
         self.form.on_change(self._on_setting)
+        self._followed: Any = None  # the Train tab's run last handed to Evaluate/Explain
+        self._followed_live = False  # … and whether it was still training then
+        self._follow_lock = threading.Lock()  # the follow job vs a tab click (main thread)
+        self.follow_job = LatestJob("workbench-follow")
+        self.train_panel.status_label.observe(self._on_run_status, names="value")
+        if problem:
+            problem += (
+                "\nGive the folder of a run (the Runs tab lists them), or attach=None to "
+                "start blank."
+            )
         header = w.HTML(html.error(problem) if problem else "")
         self.lesson_note = w.HTML(_lesson_html(lesson, self.form.config()) if lesson else "")
         super().__init__([self.lesson_note, header, self.tab])
@@ -201,17 +222,38 @@ class Workbench(w.VBox):
         title = self.titles[change["new"]] if change["new"] is not None else None
         if title == "Model" and self.model_panel.counts is None:
             self.model_panel.refresh_counts()
-        elif title == "Evaluate":
-            run = self.current_run()
-            if run is not None:
-                self.evaluate_panel.show(run)
-        elif title == "Explain":
-            run = self.current_run()
-            stale = run is not self.explain_view.source or not self.explain_view.choices.loaders
-            if run is not None and stale:  # another run, or one that was still training
-                self.explain_view.show(run)
+        elif title in ("Evaluate", "Explain"):
+            self.follow_train()
         elif title == "Runs":
             self.runs_panel.refresh()
+
+    def _on_run_status(self, change: Any) -> None:
+        """The Train tab's status changed (pump thread, or main thread for a finished run)."""
+        if change["new"] in FOLLOWED_STATUSES:
+            self.follow_job.submit(self.follow_train)
+
+    def follow_train(self) -> None:
+        """Show the Train tab's run in Evaluate and Explain.
+
+        A run they have not been given yet is shown in both. A run they were given while it
+        trained is shown again once it has ended, in whichever of the two still shows it:
+        a run the user opened there meanwhile stays. Otherwise nothing changes, so a view
+        computed in Explain is not thrown away by opening the tab again.
+        """
+        run = self.current_run()
+        if run is None:
+            return
+        live = isinstance(run, RunHandle) and not run.done
+        with self._follow_lock:
+            new = run is not self._followed
+            ended = not new and self._followed_live and not live
+            if not (new or ended):
+                return
+            self._followed, self._followed_live = run, live
+            if new or self.evaluate_panel.source is run:
+                self.evaluate_panel.show(run)
+            if new or self.explain_view.source is run:
+                self.explain_view.show(run)
 
     def _open_in_explain(self, row: dict[str, Any], run: Any) -> None:
         """An **Explain** click in Evaluate: that example, explained in the Explain tab."""
