@@ -33,7 +33,7 @@ NOTEBOOK = ROOT / "tests" / "notebooks" / "browser_workbench.ipynb"
 SCREENSHOT_COPY = ROOT / "out" / "browser_workbench.png"
 UI_S = 90.0  # page load, kernel start, first widget render
 TRAIN_START_S = 120.0  # Train click → data prepared, model loaded, status `running`
-STOP_S = 60.0  # Stop click → status `stopped`
+STOP_S = 180.0  # Stop click → tested, exported, status `stopped`
 _wait_until = wait_until
 
 
@@ -114,6 +114,8 @@ def test_train_then_stop_in_jupyterlab(lab: dict[str, Any], tmp_path: Path) -> N
             browser.close()
     SCREENSHOT_COPY.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(screenshot, SCREENSHOT_COPY)
+    midrun = screenshot.with_name("live_chart_midrun.png")
+    shutil.copy(midrun, SCREENSHOT_COPY.with_name(midrun.name))
     print(f"screenshot: {screenshot} (copied to {SCREENSHOT_COPY})")
     print(f"browser test took {time.monotonic() - started:.1f}s")
 
@@ -154,21 +156,41 @@ def _drive(page: Any, screenshot: Path) -> None:
     train_button.click()
     _wait_status(page, "running", TRAIN_START_S)
 
-    # The loss curve is an <img> whose blob URL changes with every redraw: see it swapped
-    # at least twice, with the progress line past step 2 (a curve, not a dot).
-    image = page.locator(".jp-CodeCell").first.locator("img.widget-image:visible").first
+    # The live chart draws points while the run trains: its root element reports the
+    # training-loss points it drew and how often it drew (data-points, data-draws).
+    chart = page.locator(".jp-CodeCell").first.locator(".wb-chart:visible").first
     progress = page.locator(".widget-label:visible", has_text=re.compile(r"step \d+/\d+"))
-    sources: list[str] = []
 
-    def curve_redrawn() -> bool:
-        src = image.get_attribute("src") or ""
-        if src and (not sources or sources[-1] != src):
-            sources.append(src)
+    def drawn() -> tuple[int, int]:
+        points = chart.get_attribute("data-points") or "0"
+        draws = chart.get_attribute("data-draws") or "0"
+        return int(points), int(draws)
+
+    def curve_moves() -> bool:
         step = re.search(r"step (\d+)/", progress.first.inner_text()) if progress.count() else None
-        return len(sources) >= 3 and step is not None and int(step.group(1)) >= 2
+        points, draws = drawn()
+        return points >= 3 and draws >= 3 and step is not None and int(step.group(1)) >= 3
 
-    _wait_until(curve_redrawn, TRAIN_START_S, "the loss curve to be redrawn twice")
+    _wait_until(curve_moves, TRAIN_START_S, "the chart to draw three training-loss points")
     assert _status_text(page) == "running", "the run ended before Stop: make it longer"
+    first_points, first_draws = drawn()
+    _wait_until(lambda: drawn()[0] > first_points, 30, "more points while training")
+    assert drawn()[1] > first_draws and _status_text(page) == "running"
+    chart.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot.with_name("live_chart_midrun.png")))
+
+    # Hover: the legend reads the step under the mouse (not the latest) and its loss.
+    loss_plot = chart.locator(".u-over").first
+    box = loss_plot.bounding_box()
+    assert box is not None
+    legend = chart.locator(".u-legend").first
+    latest = legend.locator(".u-value").first.inner_text()
+    page.mouse.move(box["x"] + 4, box["y"] + box["height"] / 2)
+    hovered = legend.locator(".u-value").first.inner_text()
+    loss_value = legend.locator(".u-value").nth(1).inner_text()
+    assert re.fullmatch(r"\d+", hovered) and hovered != latest, (latest, hovered)
+    assert re.fullmatch(r"[\d.e+-]+", loss_value), loss_value
+    page.mouse.move(0, 0)
 
     # Pause flips to Resume and back; the status follows.
     button("Pause").click()

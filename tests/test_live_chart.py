@@ -104,7 +104,8 @@ def test_non_finite_losses_and_restarts() -> None:
 def test_epoch_markers_only_inside_the_run() -> None:
     assert [m["x"] for m in epoch_markers({"total_steps": 30, "steps_per_epoch": 10})] == [10, 20]
     assert epoch_markers({"total_steps": 10, "steps_per_epoch": 10}) == []
-    assert epoch_markers({"total_steps": 10_000, "steps_per_epoch": 1}) == []  # would hide it
+    many = [m["x"] for m in epoch_markers({"total_steps": 240, "steps_per_epoch": 8})]
+    assert many == [24 * k for k in range(1, 10)]  # 29 boundaries: every 3rd, ≤ 10 lines
 
 
 class FakeHandle:

@@ -32,13 +32,13 @@ TAB10 = (
     "#bcbd22",
     "#17becf",
 )
-PANELS = [
+PANELS: list[dict[str, Any]] = [
     {"id": "loss", "title": "Loss", "log": True},
     {"id": "metric", "title": "Validation metric", "y_range": [0, 1.02]},
     {"id": "lr", "title": "Learning rate"},
     {"id": "grad", "title": "Gradient norm (before clipping)", "log": True},
 ]
-SERIES = [
+SERIES: list[dict[str, Any]] = [
     {"id": "loss", "panel": "loss", "label": "train (raw)", "color": "#1f77b4", "alpha": 0.35},
     {
         "id": "loss_smooth",
@@ -81,7 +81,7 @@ EVAL_FIELDS = {
     "val_macro_f1": "val_macro_f1",
     "val_accuracy": "val_accuracy",
 }
-MAX_EPOCH_MARKERS = 50  # beyond that the lines would hide the curve
+MAX_EPOCH_MARKERS = 10  # more lines would hide the curve
 
 
 def training_chart(max_points: int = 2000, **kwargs: Any) -> LiveChart:
@@ -145,14 +145,17 @@ class ChartFeed:
 
 
 def epoch_markers(setup: dict[str, Any]) -> list[dict[str, Any]]:
-    """A marker at each planned epoch boundary inside the run (none past the last step)."""
+    """Markers at the planned epoch boundaries inside the run; with many epochs, every
+    k-th boundary only, so that at most ``MAX_EPOCH_MARKERS`` lines cross the curve."""
     per_epoch = int(setup.get("steps_per_epoch") or 0)
     total = int(setup.get("total_steps") or 0)
-    if per_epoch <= 0 or total <= per_epoch or total // per_epoch > MAX_EPOCH_MARKERS:
+    if per_epoch <= 0 or total <= per_epoch:
         return []
+    epochs = -(-total // per_epoch)  # the last boundary is the end of the run: not drawn
+    every = -(-(epochs - 1) // MAX_EPOCH_MARKERS)
     return [
         {"x": float(k * per_epoch), "kind": "epoch", "label": f"epoch {k}"}
-        for k in range(1, total // per_epoch + 1)
+        for k in range(every, epochs, every)
         if k * per_epoch < total
     ]
 
@@ -213,7 +216,7 @@ def show_overlay(chart: LiveChart, runs: dict[str, list[dict[str, Any]]]) -> Non
                 "points": True,
             },
         ]
-    panels = [
+    panels: list[dict[str, Any]] = [
         {"id": "loss", "title": "Loss: training (smoothed, —) and validation (--)", "log": True},
         {"id": "metric", "title": "Validation metric", "y_range": [0, 1.02]},
     ]
