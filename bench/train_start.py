@@ -33,7 +33,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-PHASES = ("start", "data", "model", "session", "to_step1")
+#: start: thread and Accelerator; data/model: preparing and loading (or reusing) them;
+#: session: tokenizing, loaders, Accelerate; run_start: run directory and start files;
+#: step1: the first step's own compute (from its samples_per_s).
+PHASES = ("start", "data", "model", "session", "run_start", "step1")
 
 
 def time_to_first_step(cfg: Any, data: Any = None) -> dict[str, Any]:
@@ -49,7 +52,11 @@ def time_to_first_step(cfg: Any, data: Any = None) -> dict[str, Any]:
     events = list(handle.history)
     handle.stop()
     handle.wait()
-    return {"seconds": first(events, "step")["time"] - started, **breakdown(events, started)}
+    seconds = first(events, "step")["time"] - started
+    return {
+        "seconds": seconds,
+        **breakdown(events, started, cfg.optim.batch_size * cfg.optim.grad_accum),
+    }
 
 
 def first(events: list[dict[str, Any]], kind: str, message: str | None = None) -> dict[str, Any]:
@@ -60,18 +67,21 @@ def first(events: list[dict[str, Any]], kind: str, message: str | None = None) -
     )
 
 
-def breakdown(events: list[dict[str, Any]], started: float) -> dict[str, Any]:
+def breakdown(events: list[dict[str, Any]], started: float, batch_size: int) -> dict[str, Any]:
     """Seconds per phase, from the status/setup/step events of one run."""
     setup_at = events.index(first(events, "setup"))
     setup = events[setup_at]
     statuses = [e for e in events[:setup_at] if e["type"] == "status"]
+    step = first(events, "step")
+    compute = batch_size / step["samples_per_s"]
     marks = [
         started,
         first(events, "status", "preparing data")["time"],
         first(events, "status", "loading model")["time"],
         statuses[-1]["time"],  # "reused … / prepared … loaded …": data and model are ready
         setup["time"],
-        first(events, "step")["time"],
+        step["time"] - compute,
+        step["time"],
     ]
     return {
         "phases": {
@@ -100,7 +110,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-def plan(warm: int) -> list[tuple[str, str, dict[str, Any]]]:
+def plan(warm: int, samples: int) -> list[tuple[str, str, dict[str, Any]]]:
     """(phase, label, config changes) in the order they run."""
     variants = [
         ("lr", {"lr": 3e-5}),
@@ -111,7 +121,9 @@ def plan(warm: int) -> list[tuple[str, str, dict[str, Any]]]:
     steps += [
         ("builtin", f"warm:{variants[i % 3][0]}", variants[i % 3][1]) for i in range(warm * 3)
     ]
-    steps += [("builtin", "miss:data", {"seed": 7}), ("builtin", "miss:model", {"dropout": 0.2})]
+    # Cumulative, so that each misses only its own slot (a slot holds one entry).
+    steps += [("builtin", "miss:model", {"dropout": 0.2})]
+    steps += [("builtin", "miss:data", {"dropout": 0.2, "max_train_samples": samples // 2})]
     steps += [("frame", "frame:first", {})]
     steps += [
         ("frame", f"frame:warm:{variants[i % 3][0]}", variants[i % 3][1]) for i in range(warm)
@@ -140,7 +152,7 @@ def main() -> None:
     )
     frame = read_source(base.data.dataset)[0]
     results = []
-    for phase, label, changes in plan(args.warm):
+    for phase, label, changes in plan(args.warm, args.samples):
         cfg = base.replace(**changes)
         result = time_to_first_step(cfg, data=frame if phase == "frame" else None)
         results.append({"label": label, "source": phase, "changes": changes, **result})
