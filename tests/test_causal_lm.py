@@ -427,18 +427,45 @@ def test_full_fine_tune_with_packing_learns(tiny_llama_dir: str, tmp_path: Path)
     assert any(r["before"] != r["after"] for r in rows)
 
 
-def test_stopped_causal_lm_run_resumes(tiny_llama_dir: str, tmp_path: Path) -> None:
+def test_stopped_causal_lm_run_is_tested_exported_and_resumes(
+    tiny_llama_dir: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
     from workbench import train
+    from workbench.cli import main
 
     data = instruct_file(tmp_path / "d.jsonl")
-    cfg = lm_config(tiny_llama_dir, data, tmp_path / "run", epochs=2.0, batch_size=4)
+    run = tmp_path / "run"
+    cfg = lm_config(tiny_llama_dir, data, run, epochs=2.0, batch_size=4)
     handle = train(cfg)
     while not any(e["type"] == "step" for e in handle.history):
         handle.wait(0.05)
     handle.stop()
     handle.wait()
     assert handle.status == "stopped"
-    resumed = train(resume=tmp_path / "run", block=True)
+    # Stop finishes: validated at the stop, tested, generations written, exported
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "stopped" and summary["steps"] < summary["total_steps"]
+    assert summary["test_loss"] is not None and summary["test_perplexity"] is not None
+    assert summary["val_loss"] is not None
+    assert (run / "generations.json").is_file()
+    assert (run / "adapter" / "adapter_config.json").is_file()
+    assert (run / "model" / "model.safetensors").is_file()
+    # the same run as an older version left it (no model/ nor adapter/): eval uses the
+    # best checkpoint, which is what was tested, and says so
+    old = tmp_path / "old-style"
+    shutil.copytree(run, old)
+    shutil.rmtree(old / "model")
+    shutil.rmtree(old / "adapter")
+    capsys.readouterr()
+    assert main(["eval", "--run", str(old), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["loss"] == pytest.approx(summary["test_loss"], rel=1e-4)
+    assert "checkpoints/best" in err
+    assert main(["predict", "--run", str(old), "--text", "hi", "--json"]) == 0
+    assert "checkpoints/best" in capsys.readouterr().err
+    resumed = train(resume=run, block=True)
     assert resumed.status == "completed"
     assert (tmp_path / "run" / "generations.json").is_file()
 

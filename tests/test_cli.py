@@ -445,6 +445,65 @@ def test_resume_completes_a_stopped_run(tiny_bert_dir: str, tmp_path: Path, caps
     assert steps == list(range(1, summary["total_steps"] + 1))
 
 
+def test_an_old_style_stopped_run_evaluates_predicts_and_explains(
+    tiny_bert_dir: str, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """A run stopped by an older version (status stopped, no model/, no test metrics):
+    eval, predict and explain use its best checkpoint and say so on stderr."""
+    import shutil
+
+    from workbench import TrainConfig, train
+
+    run = tmp_path / "run"
+    cfg = TrainConfig().replace(
+        model=tiny_bert_dir,
+        dataset=str(write_csv(tmp_path / "toy.csv")),  # eval re-reads it from config.yaml
+        max_train_samples=None,
+        max_eval_samples=None,
+        epochs=3.0,
+        batch_size=8,
+        lr=1e-2,
+        max_length=32,
+        eval_every=2,
+        device="cpu",
+        out=str(run),
+        runs_dir=str(tmp_path / "runs"),
+    )
+    handle = train(cfg)
+    while not any(e["type"] == "checkpoint" and e["kind"] == "best" for e in handle.history):
+        assert not handle.done, handle.summary
+        time.sleep(0.02)
+    handle.stop()
+    handle.wait(120)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "stopped"
+    tested = {k: summary.pop(k) for k in list(summary) if k.startswith("test_")}
+    assert tested["test_accuracy"] is not None
+    # what an older version left: no export, no test results
+    shutil.rmtree(run / "model")
+    (run / "test_predictions.jsonl").unlink()
+    (run / "summary.json").write_text(json.dumps(summary))
+    capsys.readouterr()
+
+    assert main(["eval", "--run", str(run), "--json"]) == 0
+    out, err = capsys.readouterr()
+    metrics = json.loads(out)
+    # the best checkpoint is what the current version tests: the same numbers
+    assert metrics["accuracy"] == pytest.approx(tested["test_accuracy"], abs=1e-6)
+    assert metrics["macro_f1"] == pytest.approx(tested["test_macro_f1"], abs=1e-6)
+    best = summary["best_step"]
+    assert f"note: run {run} has no exported model/" in err
+    assert f"checkpoints/best from step {best}" in err
+    assert main(["predict", "--run", str(run), "--text", "great love", "--json"]) == 0
+    out, err = capsys.readouterr()
+    (pred,) = json.loads(out)
+    assert pred["label"] in LABELS and "checkpoints/best" in err
+    rc = main(["explain", "--run", str(run), "--text", "great love", "--no-trust", "--top", "2"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "prediction:" in out and "checkpoints/best" in err
+
+
 # ----------------------------------------------------------------------------- console script
 def _console(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     assert WORKBENCH.is_file(), f"console script missing: {WORKBENCH} (pip install -e .)"

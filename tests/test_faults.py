@@ -404,3 +404,99 @@ def test_sigkill_mid_training_then_resume_matches_an_uninterrupted_run(
     assert b["val_loss"] == pytest.approx(a["val_loss"], rel=1e-4)
     # the curve has every step once: the steps after the checkpoint were not doubled
     assert steps_of(read_events(killed / "events.jsonl")) == list(range(1, total + 1))
+
+
+# ----------------------------------------------------------------------------- Ctrl-C
+class TrainProcess:
+    """``workbench train`` in a child process, its stderr collected line by line."""
+
+    def __init__(self, argv: list[str]) -> None:
+        import threading
+
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+        self.proc = subprocess.Popen(
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.err: list[str] = []
+        assert self.proc.stderr is not None
+        self._reader = threading.Thread(target=self._read, args=(self.proc.stderr,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream: Any) -> None:
+        for line in stream:
+            self.err.append(line)
+
+    def wait_for(self, ready: Any, what: str, timeout: float = 300) -> None:
+        deadline = time.time() + timeout
+        while not ready():
+            assert self.proc.poll() is None, f"the run ended before {what}: {''.join(self.err)}"
+            assert time.time() < deadline, f"no {what} within {timeout} s"
+            time.sleep(0.01)
+
+    def finish(self) -> tuple[int, str, str]:
+        out = self.proc.stdout.read() if self.proc.stdout else ""
+        self.proc.wait(120)
+        self._reader.join(10)
+        return self.proc.returncode, out, "".join(self.err)
+
+
+def _first(run: Path, kind: str) -> Any:
+    """A check that ``run``'s events.jsonl has an event of type ``kind`` (``checkpoint``: last)."""
+
+    def ready() -> bool:
+        events = read_events(run / "events.jsonl")
+        return any(e["type"] == kind and e.get("kind", "last") == "last" for e in events)
+
+    return ready
+
+
+def test_ctrl_c_stops_after_the_step_then_tests_and_exports(
+    tiny_bert_dir: str, tmp_path: Path
+) -> None:
+    csv = tmp_path / "toy.csv"
+    toy_frame(20).to_csv(csv, index=False)
+    run = tmp_path / "run"
+    child = TrainProcess(_train_argv(tiny_bert_dir, csv, run))
+    child.wait_for(_first(run, "step"), "step")
+    child.proc.send_signal(signal.SIGINT)
+    rc, out, err = child.finish()
+    assert rc == 0, err
+    assert "Ctrl-C again to abort at once" in err
+    assert "Traceback" not in err
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "stopped" and summary["steps"] < summary["total_steps"]
+    assert summary["test_accuracy"] is not None and summary["test_macro_f1"] is not None
+    assert (run / "model" / "config.json").is_file()
+    assert "status: stopped" in out and "test macro-F1" in out
+    assert f"resume with: workbench train --resume {run}" in out
+    last = load_checkpoint(run / "checkpoints" / "last")
+    assert last["state"]["step"] == summary["steps"]
+
+
+def test_a_second_ctrl_c_aborts_at_once_and_leaves_a_resumable_run(
+    tiny_bert_dir: str, tmp_path: Path
+) -> None:
+    csv = tmp_path / "toy.csv"
+    toy_frame(20).to_csv(csv, index=False)
+    run = tmp_path / "run"
+    argv = _train_argv(tiny_bert_dir, csv, run)
+    argv[argv.index("--epochs") + 1] = "3"  # short, so that resuming it is quick
+    child = TrainProcess(argv)
+    child.wait_for(_first(run, "checkpoint"), "checkpoint")  # eval_every 4: step 4
+    child.proc.send_signal(signal.SIGINT)
+    child.wait_for(lambda: any("Ctrl-C again" in line for line in child.err), "stop message")
+    child.proc.send_signal(signal.SIGINT)
+    rc, _, err = child.finish()
+    assert rc == 130, err
+    assert "aborted" in err and f"resume with: workbench train --resume {run}" in err
+    assert "Traceback" not in err and "FATAL" not in err
+    from workbench.training.rundir import check_resumable
+
+    assert check_resumable(run) == run
+    proc = subprocess.run(
+        [*argv[:4], "--resume", str(run), "--quiet"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    done = json.loads((run / "summary.json").read_text())
+    assert done["status"] == "completed" and done["steps"] == done["total_steps"]
+    assert steps_of(read_events(run / "events.jsonl")) == list(range(1, done["total_steps"] + 1))

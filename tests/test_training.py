@@ -221,3 +221,131 @@ def test_one_evaluation_per_step_when_eval_every_meets_an_epoch_end(
     steps = [e["step"] for e in handle.history if e["type"] == "eval"]
     total = max(e["step"] for e in handle.history if e["type"] == "step")
     assert steps == list(range(1, total + 1))  # every step once, the epoch ends included
+
+
+# ----------------------------------------------------------------------------- Stop finishes
+def stop_at(cfg: TrainConfig, data, step: int):  # type: ignore[no-untyped-def]
+    """Run ``cfg`` to the end, pressing Stop the moment step ``step`` is logged.
+
+    Stop is pressed from inside the worker (the step event), so the run always stops at
+    exactly that step boundary: no race with a polling test thread.
+    """
+    from workbench.training.run import RunHandle
+
+    handle = RunHandle(cfg.resolved())
+    emit = handle.log.emit
+
+    def emit_then_stop(type: str, **fields):  # type: ignore[no-untyped-def]
+        event = emit(type, **fields)
+        if type == "step" and fields["step"] >= step:
+            handle.stop()
+        return event
+
+    handle.log.emit = emit_then_stop  # type: ignore[method-assign]
+    return handle.start(data, block=True)
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_stop_tests_and_exports_like_a_completed_run(
+    method: str, tiny_config: TrainConfig, toy_data
+) -> None:  # type: ignore[no-untyped-def]
+    """Stopped before any evaluation: validated at the stop, best weights tested, exported."""
+    cfg = tiny_config.replace(method=method, lr=None)
+    handle = stop_at(cfg, toy_data, step=3)
+    assert handle.status == "stopped", handle.summary
+    run_dir = Path(cfg.run.out or "")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "stopped" and summary["steps"] == 3 < summary["total_steps"]
+    for key in ("test_accuracy", "test_macro_f1", "test_loss", "val_loss", "confusion_matrix"):
+        assert summary[key] is not None, key
+    assert summary["best_step"] == 3  # the evaluation made at the stop
+    evals = [e for e in handle.history if e["type"] == "eval"]
+    assert [e["step"] for e in evals] == [3]
+    assert (run_dir / "test_predictions.jsonl").is_file()
+    assert (method == "lora") == (run_dir / "adapter" / "adapter_config.json").is_file()
+    # the resume point is the stop step, with optimizer and schedule
+    last = json.loads((run_dir / "checkpoints" / "last" / "state.json").read_text())
+    assert last["step"] == 3 and (run_dir / "checkpoints" / "last" / "optimizer.pt").is_file()
+    # model/ loads with plain transformers in a fresh process and predicts like the run did
+    rows = [json.loads(x) for x in (run_dir / "test_predictions.jsonl").read_text().splitlines()]
+    code = (
+        "import sys, json, torch; from transformers import AutoModelForSequenceClassification "
+        "as M, AutoTokenizer as T; d=sys.argv[1]; m=M.from_pretrained(d).eval(); "
+        "t=T.from_pretrained(d); x=t(json.loads(sys.argv[2]), return_tensors='pt', "
+        "padding=True, truncation=True, max_length=32); "
+        "print(json.dumps([m.config.id2label[int(i)] for i in m(**x).logits.argmax(-1)]))"
+    )
+    texts = [r["text"] for r in rows[:8]]
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(run_dir / "model"), json.dumps(texts)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout) == [r["predicted"] for r in rows[:8]]
+
+
+def test_resume_after_stop_continues_the_uninterrupted_losses(
+    tiny_config: TrainConfig, toy_data, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Testing the best weights at the stop must not leak into the resumed run: every step's
+    loss equals the uninterrupted run's (same machine, same float order: to 1e-6)."""
+    cfg = tiny_config.replace(epochs=2.0, eval_every=5, out=str(tmp_path / "straight"))
+    straight = train(cfg, data=toy_data, block=True)
+    assert straight.status == "completed"
+
+    part = tmp_path / "stopped"
+    first = stop_at(cfg.replace(out=str(part)), toy_data, step=7)
+    assert first.status == "stopped"
+    stopped = json.loads((part / "summary.json").read_text())
+    # tested with the best weights (step 5), not the stop step's
+    assert stopped["best_step"] == 5 and stopped["test_accuracy"] is not None
+    assert (part / "model" / "config.json").is_file()
+
+    from workbench.training.run import RunHandle
+    from workbench.training.rundir import check_resumable
+
+    resumed = RunHandle(TrainConfig.load(check_resumable(part) / "config.yaml"), part)
+    resumed.start(toy_data, block=True)
+    assert resumed.status == "completed", resumed.summary
+
+    def losses(events) -> dict[int, float]:  # type: ignore[no-untyped-def]
+        return {e["step"]: e["loss"] for e in events if e["type"] == "step"}
+
+    a, b = losses(straight.history), losses(resumed.history)
+    assert sorted(b) == sorted(a) and max(a) > 7
+    for step in sorted(a):
+        assert b[step] == pytest.approx(a[step], abs=1e-6), f"step {step}"
+    sa, sb = straight.summary, resumed.summary
+    assert sa is not None and sb is not None
+    assert sb["test_accuracy"] == pytest.approx(sa["test_accuracy"], abs=1e-6)
+    assert sb["val_loss"] == pytest.approx(sa["val_loss"], rel=1e-4)
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_a_run_without_model_dir_loads_its_best_checkpoint(
+    method: str, tiny_config: TrainConfig, toy_data
+) -> None:  # type: ignore[no-untyped-def]
+    """A run stopped by an older version has checkpoints but no model/: load_run rebuilds
+    the model from the best checkpoint, predicting exactly as the exported model does."""
+    import shutil
+
+    cfg = tiny_config.replace(method=method, lr=None, eval_every=2)
+    stop_at(cfg, toy_data, step=5)
+    run_dir = Path(cfg.run.out or "")
+    texts = ["great love wonderful", "awful broken", "the monday report"]
+    exported = load_run(run_dir).predict(texts)
+    shutil.rmtree(run_dir / "model")
+    shutil.rmtree(run_dir / "adapter", ignore_errors=True)
+    run = load_run(run_dir)
+    best = run.summary["best_step"]
+    assert run.model_note is not None and f"checkpoints/best from step {best}" in run.model_note
+    rebuilt = run.predict(texts)
+    assert [p["label"] for p in rebuilt] == [p["label"] for p in exported]
+    for p, q in zip(rebuilt, exported, strict=True):
+        for label in p["probs"]:
+            assert p["probs"][label] == pytest.approx(q["probs"][label], abs=1e-5)
+    # "last": the stop step's weights, also for a LoRA run (the adapters are rebuilt)
+    model, _ = run.load_model("last")
+    assert model.config.id2label[0] == "negative"

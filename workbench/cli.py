@@ -1,8 +1,9 @@
 """The ``workbench`` command line: models, datasets, train, eval, predict, explain.
 
 Flags of ``train`` are derived from the config dataclasses (``--lr``, ``--batch-size``,
-``--lora-r`` ...): one declaration per setting. Exit codes: 0 success, 2 user error (one
-``error: …`` line on stderr, no traceback), 1 internal error.
+``--lora-r`` ...): one declaration per setting. Exit codes: 0 success (a run stopped with
+Ctrl-C included: it is tested and exported), 2 user error (one ``error: …`` line on stderr,
+no traceback), 1 internal error, 130 aborted by a second Ctrl-C.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from typing import Any
 
 from workbench.config import TrainConfig, all_fields
 from workbench.errors import USER_ERRORS, UserError
+
+#: Exit code of a run abandoned by a second Ctrl-C (128 + SIGINT, as shells report it).
+ABORTED = 130
 
 
 class UsageError(UserError):
@@ -93,9 +97,21 @@ def build_parser() -> Parser:
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("datasets", help="List built-in datasets.")
     p.add_argument("--json", action="store_true")
-    p = sub.add_parser("train", help="Fine-tune a model (flags override --config).")
+    p = sub.add_parser(
+        "train",
+        help="Fine-tune a model (flags override --config).",
+        description=(
+            "Fine-tune a model (flags override --config). Ctrl-C works like the Stop button: "
+            "training stops after the current step, then the best checkpoint is tested and "
+            "exported like a completed run's (status stopped, exit code 0; --resume DIR "
+            "continues it). A second Ctrl-C aborts at once (exit code 130), leaving the run "
+            "directory resumable from its last checkpoint."
+        ),
+    )
     p.add_argument("--config", help="YAML file with settings (e.g. a run's config.yaml).")
-    p.add_argument("--resume", metavar="DIR", help="Continue an interrupted run directory.")
+    p.add_argument(
+        "--resume", metavar="DIR", help="Continue a stopped or interrupted run directory."
+    )
     p.add_argument(
         "--demo",
         action="store_true",
@@ -163,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _quiet_libraries()  # after parsing: a usage error should not wait for transformers
         from workbench import commands
 
-        return int(getattr(commands, f"cmd_{args.command}")(args) or 0)
+        code = int(getattr(commands, f"cmd_{args.command}")(args) or 0)
     except USER_ERRORS as err:
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return 2
@@ -173,6 +189,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    if code == ABORTED and argv is None:  # this process is the `workbench` command
+        # A run abandoned by a second Ctrl-C still has its worker thread inside torch;
+        # finalizing the interpreter under it aborts the process (SIGABRT, "FATAL: exception
+        # not rethrown"). Leave without finalizing: everything on disk is complete already.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _quiet_libraries() -> None:
@@ -197,6 +221,18 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
+
+
+def open_run(path: str | Path) -> Any:
+    """``workbench.load_run(path)``, with a ``note: …`` on stderr when the run has no
+    exported model and a checkpoint will stand in for it (a run stopped by an older version)."""
+    from workbench.runs import load_run
+
+    run = load_run(path)
+    note = run.model_note
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    return run
 
 
 def resolve_path(path: str) -> Path:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 import traceback
 from typing import Any
 
-from workbench.cli import config_from_args, print_json
+from workbench.cli import config_from_args, open_run, print_json
+from workbench.console import abandon, follow, is_main_process
 from workbench.errors import USER_ERRORS, UserError
 
 
@@ -40,65 +39,15 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-def is_main_process() -> bool:
-    return os.environ.get("RANK", "0") == "0" and os.environ.get("LOCAL_RANK", "0") == "0"
-
-
-def follow(handle: Any, quiet: bool) -> None:
-    """Show a tqdm bar fed by the run's events until it ends; Ctrl-C stops the run cleanly."""
-    from tqdm import tqdm
-
-    bar = None
-    seen = 0
-    show = not quiet and is_main_process()
-    try:
-        while True:
-            events = handle.history
-            for e in events[seen:]:
-                if not show:
-                    continue
-                if e["type"] == "setup" and bar is None:
-                    bar = tqdm(
-                        total=e["total_steps"],
-                        unit="step",
-                        dynamic_ncols=True,
-                        desc="train",
-                        initial=0,
-                    )
-                elif e["type"] == "step" and bar is not None:
-                    bar.n = e["step"]
-                    bar.set_postfix(loss=f"{e['loss']:.4f}", lr=f"{e['lr']:.2e}", refresh=False)
-                    bar.refresh()
-                elif e["type"] == "eval":
-                    # every validation metric the task measures, in the event's order
-                    scores = "  ".join(
-                        f"{k} {v:.4f}"
-                        for k, v in e.items()
-                        if k.startswith("val_") and isinstance(v, (int, float))
-                    )
-                    msg = f"step {e['step']}: {scores}{'  (best)' if e['best'] else ''}"
-                    (bar.write if bar else print)(msg)
-                elif e["type"] == "status" and e.get("message"):
-                    (bar.write if bar else print)(e["message"], file=sys.stderr)
-            seen = len(events)
-            if handle.done or not handle.alive:
-                break
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        print("\nstopping after the current step …", file=sys.stderr)
-        handle.stop()
-        handle.wait()
-    finally:
-        if bar is not None:
-            bar.close()
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     from workbench.training import train
 
     handle = train(resume=args.resume) if args.resume else train(config_from_args(args))
-    follow(handle, args.quiet)
-    handle.wait()
+    try:
+        follow(handle, args.quiet)
+        handle.wait()
+    except KeyboardInterrupt:  # the second Ctrl-C
+        return abandon(handle)
     if handle.error is not None:
         if isinstance(handle.error, USER_ERRORS):
             raise handle.error
@@ -158,10 +107,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     import torch
 
     from workbench.data import prepare_data
-    from workbench.runs import load_run
     from workbench.tasks import classification_metrics
 
-    run = load_run(args.run)
+    run = open_run(args.run)
     if run.config.model.task == "causal-lm":
         from workbench.commands_causal_lm import eval_lm_run
 
@@ -201,8 +149,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from workbench.runs import load_run
-
     texts = list(args.text)
     if args.file:
         path = Path(args.file)
@@ -218,7 +164,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         texts += [line for line in lines if line.strip()]
     if not texts:
         raise UserError("nothing to predict: give --text TEXT (repeatable) or --file FILE")
-    run = load_run(args.run)
+    run = open_run(args.run)
     if run.config.model.task == "causal-lm":  # an answer per prompt instead of a label
         from workbench.commands_causal_lm import predict_lm_run
 
@@ -238,7 +184,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from workbench.attribution import explain, get_attribution_method
     from workbench.attribution.engine import resolve_target
     from workbench.attribution.html import plain_words, save_html
-    from workbench.runs import load_run
 
     if args.prompt is not None or _is_lm_run(args.run):
         from workbench.commands_causal_lm import explain_lm_run
@@ -253,7 +198,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         folder = Path(getattr(args, flag) or ".").expanduser().parent
         if not folder.is_dir():
             raise UserError(f"--{flag}: folder {folder} does not exist")
-    run = load_run(args.run)
+    run = open_run(args.run)
     model, tokenizer = run.load_model()
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     resolve_target(labels, args.target, 0)  # unknown label: error listing the allowed ones

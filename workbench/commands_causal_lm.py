@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from workbench.cli import print_json
+from workbench.cli import open_run, print_json
 from workbench.errors import UserError
 
 
@@ -80,7 +80,6 @@ def explain_lm_run(args: argparse.Namespace) -> int:
     """Attribute a causal-LM run's answer to the prompt's words (base vs fine-tuned)."""
     from workbench.attribution.llm import LLM_METHODS, compare_base_tuned, explain_answer
     from workbench.attribution.llm_html import save_lm_html
-    from workbench.runs import load_run
     from workbench.tasks.lm_runs import load_run_lm
 
     method = "layer-ig" if args.method in (None, "layer-ig") else args.method
@@ -96,7 +95,7 @@ def explain_lm_run(args: argparse.Namespace) -> int:
         folder = Path(getattr(args, flag) or ".").expanduser().parent
         if not folder.is_dir():
             raise UserError(f"--{flag}: folder {folder} does not exist")
-    run = load_run(args.run)
+    run = open_run(args.run)
     if run.config.model.task != "causal-lm":
         raise UserError(
             f"run {run.path} is a {run.config.model.task} run; use --text, not --prompt"

@@ -14,6 +14,12 @@ from typing import TYPE_CHECKING, Any
 from workbench.config import TrainConfig
 from workbench.errors import RunError
 from workbench.training.events import read_events
+from workbench.training.restore import (
+    has_exported_model,
+    model_from_checkpoint,
+    pick_checkpoint,
+    run_labels,
+)
 
 if TYPE_CHECKING:
     from workbench.training.pinned import PinnedRecord
@@ -80,19 +86,21 @@ class Run:
         Parameters
         ----------
         checkpoint:
-            None: the exported ``model/`` (the best weights of a completed run).
+            None: the exported ``model/`` (the best weights of a completed or stopped run).
             ``"best"`` or ``"last"``: that checkpoint's trainable weights put into the exported
             model (the final step's weights are ``"last"``). Not for LoRA/IA3 runs, whose
             exported model has its adapters merged.
+
+        A run without ``model/`` (stopped by an older version, or killed) is rebuilt from
+        its best checkpoint, else its last one (:mod:`workbench.training.restore`);
+        :attr:`model_note` then says which.
         """
         key = checkpoint or "model"
         if key not in self._loaded:
             folder = self.path / "model"
-            if not (folder / "config.json").is_file():
-                raise RunError(
-                    f"run {self.path} has no exported model (status {self.status}); "
-                    f"resume it with --resume {self.path} to finish it"
-                )
+            if not has_exported_model(self.path):
+                self._loaded[key] = self._from_checkpoint(checkpoint)
+                return self._loaded[key]
             from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
             tokenizer = AutoTokenizer.from_pretrained(folder)
@@ -103,6 +111,31 @@ class Run:
                 self._put_checkpoint(model, checkpoint)
             self._loaded[key] = (model, tokenizer)
         return self._loaded[key]
+
+    @property
+    def model_note(self) -> str | None:
+        """Which checkpoint stands in for a missing ``model/``; None when the run has one
+        (or has no checkpoint either, in which case loading it fails with the reason)."""
+        if has_exported_model(self.path):
+            return None
+        choice = pick_checkpoint(self.path)
+        return choice.note(self.path, self.status) if choice else None
+
+    def _from_checkpoint(self, checkpoint: str | None) -> tuple[Any, Any]:
+        """The run's model rebuilt from ``checkpoint`` (default: best, else last)."""
+        if checkpoint is not None and checkpoint not in ("best", "last"):
+            raise RunError(
+                f"run {self.path} has no checkpoint {checkpoint!r} (checkpoints are best and last)"
+            )
+        choice = pick_checkpoint(self.path, checkpoint)
+        if choice is None:
+            raise RunError(
+                f"run {self.path} has no exported model and no checkpoint"
+                f"{' ' + repr(checkpoint) if checkpoint else ''} (status {self.status}); "
+                "train it again (a run keeps checkpoints unless save_checkpoints is off)"
+            )
+        labels = run_labels(self.path, self.summary)
+        return model_from_checkpoint(self.config, choice, labels, merge=True)
 
     def _put_checkpoint(self, model: Any, checkpoint: str) -> None:
         from workbench.methods import get_method

@@ -75,7 +75,8 @@ class Task:
         raise NotImplementedError
 
     def finish(self, s: Session, run_dir: Path, summary: dict[str, Any], log: Any) -> None:
-        """After a completed run (best weights restored): test, write files, export."""
+        """After a completed or stopped run (best weights restored): test, write files,
+        export."""
         raise NotImplementedError
 
 

@@ -2,7 +2,8 @@
 
 ``model/`` holds the merged model (plain transformers); ``adapter/`` the peft adapter of a
 LoRA/IA3 run. With an adapter the fine-tuned model is rebuilt as *pretrained + adapter*, so
-the adapter can be switched off again to compare with the base model.
+the adapter can be switched off again to compare with the base model. A run without
+``model/`` (stopped by an older version) is rebuilt from its best, else last, checkpoint.
 """
 
 from __future__ import annotations
@@ -35,12 +36,24 @@ def load_run_lm(path: Path, config: TrainConfig, use_adapter: bool = True) -> tu
             model = load_causal_lm(ModelSource(str(merged), str(merged), True))
             tokenizer = AutoTokenizer.from_pretrained(str(merged))
         else:
-            raise RunError(
-                f"run {path} has no exported model (model/ is missing); resume it with "
-                f"--resume {path} to finish it"
-            )
+            return _from_checkpoint(path, config, merge=not use_adapter)
     model.eval()
     return model, tokenizer
+
+
+def _from_checkpoint(path: Path, config: TrainConfig, merge: bool) -> tuple[Any, Any]:
+    """A run without ``model/`` (stopped by an older version, or killed): the pretrained
+    model with its best (else last) checkpoint's trained weights; see
+    :mod:`workbench.training.restore` (the run's ``model_note`` says which was used)."""
+    from workbench.training.restore import model_from_checkpoint, pick_checkpoint
+
+    choice = pick_checkpoint(path)
+    if choice is None:
+        raise RunError(
+            f"run {path} has no exported model (model/ is missing) and no checkpoint; "
+            "train it again (a run keeps checkpoints unless save_checkpoints is off)"
+        )
+    return model_from_checkpoint(config, choice, [], merge=merge)
 
 
 def evaluate_run_lm(path: Path, config: TrainConfig, batch_size: int = 16) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,21 @@ def _commit_dir(tmp: Path, target: Path) -> None:
         raise
     if old.exists():
         shutil.rmtree(old)
+
+
+def write_dir(target: Path, write: Callable[[Path], None]) -> None:
+    """Fill a fresh temp folder with ``write(tmp)``, then swap it in for ``target``.
+
+    A kill mid-way leaves the previous ``target`` (or none), never half a folder that
+    looks complete: used for the exported ``model/`` and ``adapter/``.
+    """
+    tmp = _atomic_dir(target)
+    try:
+        write(tmp)
+        _commit_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def recover_checkpoint(folder: Path) -> None:

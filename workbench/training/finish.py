@@ -1,4 +1,10 @@
-"""End of a run: restore the best weights, test, export, and write the summary."""
+"""End of a run: restore the best weights, test, export, and write the summary.
+
+A stopped run ends here too, exactly like a completed one (PRODUCT.md, "Stop finishes"):
+its best checkpoint is tested and exported, so eval, predict and explain work on it. Only
+its status differs, and ``checkpoints/last`` (written at the stop, before the best weights
+are put back) still lets ``--resume`` continue it from the step where it stopped.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from typing import Any
 
 from workbench.methods import get_method
 from workbench.tasks.base import metric_key
-from workbench.training.checkpoint import load_trainable
+from workbench.training.checkpoint import load_trainable, write_dir
 from workbench.training.events import EventLog
 from workbench.training.memory import peak_gpu_memory_mb
 from workbench.training.rundir import write_json
@@ -56,7 +62,11 @@ def base_summary(s: Session | None, status: str, wall: float) -> dict[str, Any]:
 def finish_run(
     s: Session, tracking: Any, outcome: str, run_dir: Path, log: EventLog, wall: float
 ) -> dict[str, Any]:
-    """Write everything a finished or stopped run leaves behind; return the summary."""
+    """Write everything a completed or stopped run leaves behind; return the summary.
+
+    The best weights go back into the model, the task tests them and exports ``model/``
+    (``adapter/`` for peft methods); the summary's status is ``stopped`` or ``completed``.
+    """
     acc = s.accelerator
     status = "stopped" if outcome == "stopped" else "completed"
     summary = base_summary(s, status, wall)
@@ -66,12 +76,11 @@ def finish_run(
         best = [e for e in evals if e["step"] == s.progress.best_step] or evals[-1:]
         for name in s.task.eval_metrics:  # val_loss, val_accuracy, … as the task measures
             summary[name] = best[-1].get(name)
-    if status == "completed":
-        model = acc.unwrap_model(s.model)
-        if tracking.best_weights is not None:
-            load_trainable(model, tracking.best_weights)
-        # test metrics, prediction files and the exported model, as the task defines them
-        s.task.finish(s, run_dir, summary, log)
+    model = acc.unwrap_model(s.model)
+    if tracking.best_weights is not None:  # else the last weights: no evaluation ever ran
+        load_trainable(model, tracking.best_weights)
+    # test metrics, prediction files and the exported model, as the task defines them
+    s.task.finish(s, run_dir, summary, log)
     if acc.is_main_process:
         write_json(run_dir / "summary.json", summary)
         save_curves(log.events, run_dir / "loss_curves.png")
@@ -93,15 +102,20 @@ def write_failure(
 def export_model(s: Session, run_dir: Path) -> None:
     """``model/``: plain transformers (adapters merged); ``adapter/``: the peft adapter alone."""
     model = s.accelerator.unwrap_model(s.model)
+    # Each folder is written aside and renamed into place (write_dir): a Ctrl-C or kill
+    # during the export leaves no half-written model/ that would look loadable.
     if get_method(s.config.model.method).uses_peft:
-        model.save_pretrained(run_dir / "adapter")
-        s.tokenizer.save_pretrained(run_dir / "adapter")
+        write_dir(run_dir / "adapter", lambda d: _save(model, s.tokenizer, d))
         # merge on a copy: the live model keeps its adapters for explanation and more training
         merged = copy.deepcopy(model).merge_and_unload()
     else:
         merged = model
-    merged.save_pretrained(run_dir / "model", safe_serialization=True)
-    s.tokenizer.save_pretrained(run_dir / "model")
+    write_dir(run_dir / "model", lambda d: _save(merged, s.tokenizer, d))
+
+
+def _save(model: Any, tokenizer: Any, folder: Path) -> None:
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
 
 
 def save_curves(events: list[dict[str, Any]], path: Path) -> None:

@@ -29,7 +29,8 @@ class Hooks:
         return True
 
     def on_stop(self, session: Session, **kwargs: Any) -> None:
-        """The user pressed Stop; save what is needed to resume."""
+        """The user pressed Stop (between two steps): save what is needed to resume, and
+        whatever the end of the run needs to test a stopped run like a completed one."""
 
 
 def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:

@@ -28,11 +28,51 @@ class RunTracking(Hooks):
 
     def on_evaluate(self, session: Session, **kwargs: Any) -> bool:
         s, p = session, session.progress
-        reg = s.config.regularization
+        improved = self._validate(s)
+        if improved:
+            self._save("best", s, with_optimizer=False)
+        self._save("last", s, with_optimizer=True)
+        self.pinned.record(s, kind="eval", best=improved)
+        patience = s.config.regularization.early_stopping
+        if patience and p.bad_evals >= patience:
+            self.log.emit(
+                "status",
+                status="running",
+                message=f"early stopping: {self._metric(s)} did not improve for {patience} "
+                f"evaluations (best at step {p.best_step})",
+            )
+            return False
+        return True
+
+    def on_stop(self, session: Session, **kwargs: Any) -> None:
+        """Save the resume point, then make sure there is a best checkpoint to test.
+
+        ``last`` is written first, before anything below can touch the RNG or the progress
+        counters: ``--resume`` then continues exactly as if Stop had never been pressed.
+        A run stopped before its first evaluation is validated now, so the stopped run is
+        tested and exported like a completed one; ``last`` keeps no trace of that extra
+        evaluation (its best step stays unset), so the resumed run keeps its best checkpoint
+        and patience exactly as an uninterrupted run would.
+        """
+        self._save("last", session, with_optimizer=True)
+        if session.progress.best_step is None:
+            improved = self._validate(session)
+            if improved:
+                self._save("best", session, with_optimizer=False)
+            self.pinned.record(session, kind="eval", best=improved)
+
+    def _metric(self, s: Session) -> str:
+        """The eval-event field that picks the best checkpoint (val_loss where not measured)."""
+        return metric_key(s.config.regularization.early_stopping_metric, s.task)
+
+    def _validate(self, s: Session) -> bool:
+        """Evaluate on validation, emit the ``eval`` event, keep the best weights in memory;
+        True when this evaluation is the best so far."""
+        p = s.progress
         metrics = s.task.evaluate(s, s.val_loader)
         # e.g. {"val_loss": …, "val_accuracy": …, "val_macro_f1": …} for classification
         fields = {m: metrics[m.removeprefix("val_")] for m in s.task.eval_metrics}
-        name = metric_key(reg.early_stopping_metric, s.task)  # val_loss where not measured
+        name = self._metric(s)
         value = fields[name]
         lower_is_better = name == "val_loss"
         improved = p.best_value is None or (
@@ -51,23 +91,7 @@ class RunTracking(Hooks):
             best=improved,
             metric=name,
         )
-        if improved:
-            self._save("best", s, with_optimizer=False)
-        self._save("last", s, with_optimizer=True)
-        self.pinned.record(s, kind="eval", best=improved)
-        patience = reg.early_stopping
-        if patience and p.bad_evals >= patience:
-            self.log.emit(
-                "status",
-                status="running",
-                message=f"early stopping: {name} did not improve for {patience} "
-                f"evaluations (best at step {p.best_step})",
-            )
-            return False
-        return True
-
-    def on_stop(self, session: Session, **kwargs: Any) -> None:
-        self._save("last", session, with_optimizer=True)
+        return improved
 
     def _save(self, kind: str, s: Session, with_optimizer: bool) -> None:
         if self.run_dir is None or not s.config.run.save_checkpoints:
