@@ -8,6 +8,7 @@ wait for the view's worker thread, read the HTML it shows.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from pathlib import Path
@@ -183,6 +184,24 @@ def test_run_loads_its_model_and_last_checkpoint_publicly(run_dir: Path) -> None
     assert set(model.config.id2label.values()) == set(LABELS.values())
     with pytest.raises(RunError, match="has no checkpoint 'middle'"):
         run.load_model("middle")
+
+
+def test_a_run_without_model_folder_is_explained_from_its_checkpoint(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    """A run stopped by an older version has no model/: its best checkpoint stands in."""
+    import shutil
+
+    old = tmp_path / "old-stopped"
+    shutil.copytree(run_dir, old)
+    shutil.rmtree(old / "model")
+    summary = json.loads((old / "summary.json").read_text())
+    (old / "summary.json").write_text(json.dumps({**summary, "status": "stopped"}))
+    v = AttributionView(old)
+    v.trust.value = False
+    assert v.model_choice.value == "this run", v.message.value
+    assert v.wait(60) and "checkpoint" in v.message.value and v.status.value == "idle"
+    computed(v)
 
 
 # ----------------------------------------------------------------------------- the view

@@ -83,6 +83,7 @@ class ModelChoices:
     labels: list[str] = field(default_factory=list)
     run_dir: Path | None = None
     problem: str = ""  # why the run's own model cannot be explained (yet)
+    note: str = ""  # e.g. which checkpoint stands in for a missing model/
     _cache: dict[str, tuple[Any, Any, int]] = field(default_factory=dict)
 
     @property
@@ -164,11 +165,18 @@ def model_choices(
 
 
 def _add_run(out: ModelChoices, run: Run, own: bool) -> None:
-    """Loaders for ``run``'s exported model (and, for its own run, the last checkpoint)."""
-    if not (run.path / "model" / "config.json").is_file():
+    """Loaders for ``run``'s exported model (and, for its own run, the last checkpoint).
+
+    A run without ``model/`` (stopped by an older version, or killed) is offered too when
+    a checkpoint can stand in for it (``run.model_note`` says which, shown with the view).
+    """
+    exported = (run.path / "model" / "config.json").is_file()
+    if not exported and run.model_note is None:
         if own and not out.loaders:
             out.problem = no_model(run)
         return
+    if not exported and own:
+        out.note = run.model_note
     length = run.config.model.max_length
     if own:
         out.run_dir = run.path

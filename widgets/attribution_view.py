@@ -195,7 +195,8 @@ class AttributionView(w.VBox):
         if problem:
             self.job.submit(lambda: self._reset(html.error(problem), "failed"))
         elif self.mode.value != "pinned":  # (pinned mode has just submitted its own view)
-            self.job.submit(lambda: self._reset("", "idle"))
+            note = html.note(self.choices.note) if self.choices.note else ""
+            self.job.submit(lambda: self._reset(note, "idle"))
 
     def open_example(self, text: str, run: Any = None, compute: bool = True) -> None:
         """Show ``text`` (e.g. a misclassified row of Evaluate) in single mode, and explain it."""
