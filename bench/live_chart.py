@@ -238,13 +238,8 @@ def main() -> None:
             # then rounds of live/headless pairs, the order alternating (AB BA AB …)
             for i in range(args.rounds):
                 for live in (True, False) if i % 2 == 0 else (False, True):
-                    shots = (
-                        results_dir
-                        if (live and not any(r["arm"] == "live" for r in runs))
-                        else None
-                    )
-                    r = one_run(page, root, 1 if live else 2, live, shots)
-                    r["order"] = len(runs)
+                    r = one_run(page, root, 1 if live else 2, live, None)
+                    r.update(order=len(runs), warmup=False)
                     runs.append(r)
                     print(json.dumps(r), flush=True)
             browser.close()
