@@ -114,8 +114,8 @@ def test_train_then_stop_in_jupyterlab(lab: dict[str, Any], tmp_path: Path) -> N
             browser.close()
     SCREENSHOT_COPY.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(screenshot, SCREENSHOT_COPY)
-    midrun = screenshot.with_name("live_chart_midrun.png")
-    shutil.copy(midrun, SCREENSHOT_COPY.with_name(midrun.name))
+    for name in ("live_chart_midrun.png", "evaluate_after_stop.png", "explain_after_stop.png"):
+        shutil.copy(screenshot.with_name(name), SCREENSHOT_COPY.with_name(name))
     print(f"screenshot: {screenshot} (copied to {SCREENSHOT_COPY})")
     print(f"browser test took {time.monotonic() - started:.1f}s")
 
@@ -126,6 +126,7 @@ def test_train_then_stop_in_jupyterlab(lab: dict[str, Any], tmp_path: Path) -> N
         lambda: json.loads(summaries[0].read_text() or "null"), 30, "summary.json"
     )
     assert summary["status"] == "stopped", summary
+    assert summary["test_accuracy"] is not None, summary  # tested like a completed run
 
 
 def _drive(page: Any, screenshot: Path) -> None:
@@ -216,3 +217,18 @@ def _drive(page: Any, screenshot: Path) -> None:
     assert stop_button.is_disabled() and button("Pause").is_disabled()
     train_tab.evaluate("tab => tab.scrollIntoView({block: 'start'})")
     page.screenshot(path=str(screenshot))
+
+    # Stop finished the run: Evaluate shows its test metrics and confusion matrix, and
+    # Explain explains with its model (no "no test results", no "no exported model").
+    page.get_by_role("tab", name="Evaluate", exact=True).click()
+    page.locator("td:visible", has_text=re.compile(r"^test_accuracy$")).wait_for(timeout=60_000)
+    page.locator("img.widget-image:visible").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(screenshot.with_name("evaluate_after_stop.png")))
+    page.get_by_role("tab", name="Explain", exact=True).click()
+    compute = page.locator("button.jupyter-button:visible", has_text=re.compile(r"^Compute$"))
+    compute.wait_for(timeout=30_000)
+    done = page.locator(".widget-label:visible", has_text=re.compile(r"^done in"))
+    _wait_until(lambda: not compute.is_disabled(), 60, "Compute to be enabled")
+    compute.click()
+    done.wait_for(timeout=STOP_S * 1000)
+    page.screenshot(path=str(screenshot.with_name("explain_after_stop.png")))
