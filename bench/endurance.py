@@ -244,7 +244,8 @@ def section(r: dict[str, Any], when: str, load: str) -> str:
             "",
             f"_Written by `bench/endurance.py` on {when} (load average {load}); "
             f"{r['steps']:,} steps of a tiny BERT (2 layers, hidden 32), batch {BATCH}, "
-            f"with the Train panel's pump feeding the live chart (no browser attached); {r['wall_seconds']:,.0f} s._",
+            "with the Train panel's pump feeding the live chart (no browser attached); "
+            f"{r['wall_seconds']:,.0f} s._",
             "",
             "| measure | value |",
             "|---|--:|",

@@ -187,10 +187,38 @@ def _drive(page: Any, screenshot: Path) -> None:
     legend = chart.locator(".u-legend").first
     latest = legend.locator(".u-value").first.inner_text()
     page.mouse.move(box["x"] + 4, box["y"] + box["height"] / 2)
-    hovered = legend.locator(".u-value").first.inner_text()
+    x_value = legend.locator(".u-value").first
+    _wait_until(lambda: x_value.inner_text() != latest, 10, "the legend to follow the mouse")
+    hovered = x_value.inner_text()
     loss_value = legend.locator(".u-value").nth(1).inner_text()
     assert re.fullmatch(r"\d+", hovered) and hovered != latest, (latest, hovered)
     assert re.fullmatch(r"[\d.e+-]+", loss_value), loss_value
+
+    # Zoom (drag), pan (shift-drag), reset (double-click): the x range on screen follows.
+    def x_range() -> tuple[float, float]:
+        lo, hi = (chart.get_attribute("data-x-range") or "nan nan").split()
+        return float(lo), float(hi)
+
+    full = x_range()
+    assert full[0] == 0 and full[1] >= 240, full  # the planned run length, fixed
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
+    page.mouse.up()
+    zoomed = _wait_until(lambda: x_range() != full and x_range(), 10, "drag to zoom")
+    assert zoomed[1] - zoomed[0] < (full[1] - full[0]) / 2, zoomed
+    page.keyboard.down("Shift")
+    page.mouse.move(box["x"] + box["width"] * 0.6, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.4, y, steps=5)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    panned = _wait_until(lambda: x_range() != zoomed and x_range(), 10, "shift-drag to pan")
+    assert panned[0] > zoomed[0], (zoomed, panned)  # dragged left: later steps come in
+    assert panned[1] - panned[0] == pytest.approx(zoomed[1] - zoomed[0], rel=0.05)
+    loss_plot.dblclick()
+    _wait_until(lambda: x_range() == full, 10, "double-click to reset the zoom")
     page.mouse.move(0, 0)
 
     # Pause flips to Resume and back; the status follows.

@@ -145,7 +145,7 @@ def test_the_pump_hands_the_panel_only_new_events_and_flushes_at_the_end() -> No
     assert loss_points == list(range(1, 41))  # each step sent once, in order
     assert len([m for m in sent if m["type"] == "append"]) > 2  # in several ticks, live
     assert panel.chart.data["loss"][0] == list(range(1, 41))  # flushed at the end
-    assert writers <= {"workbench-pump"}, writers  # one writer
+    assert writers == {"workbench-pump"}, writers  # one writer, and it did write
 
 
 def test_overlay_puts_each_run_in_its_own_colour() -> None:

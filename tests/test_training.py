@@ -245,6 +245,29 @@ def stop_at(cfg: TrainConfig, data, step: int):  # type: ignore[no-untyped-def]
     return handle.start(data, block=True)
 
 
+def test_stop_before_the_first_step_neither_tests_nor_exports(
+    tiny_config: TrainConfig, toy_data, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Stopped while loading: the untrained model is not presented as the run's result."""
+    from workbench.training.run import RunHandle
+
+    handle = RunHandle(tiny_config.replace(out=str(tmp_path / "early")).resolved())
+    emit = handle.log.emit
+
+    def emit_then_stop(type: str, **fields):  # type: ignore[no-untyped-def]
+        if type == "setup":
+            handle.stop()
+        return emit(type, **fields)
+
+    handle.log.emit = emit_then_stop  # type: ignore[method-assign]
+    handle.start(toy_data, block=True)
+    summary = json.loads((tmp_path / "early" / "summary.json").read_text())
+    assert summary["status"] == "stopped" and summary["steps"] == 0
+    assert summary["test_accuracy"] is None and "nothing was trained" in summary["note"]
+    assert not (tmp_path / "early" / "model").exists()
+    assert not any(e["type"] == "eval" for e in handle.history)
+
+
 @pytest.mark.parametrize("method", ["full", "lora"])
 def test_stop_tests_and_exports_like_a_completed_run(
     method: str, tiny_config: TrainConfig, toy_data
@@ -286,21 +309,24 @@ def test_stop_tests_and_exports_like_a_completed_run(
     assert json.loads(out.stdout) == [r["predicted"] for r in rows[:8]]
 
 
+@pytest.mark.parametrize("stop_step", [7, 3])
 def test_resume_after_stop_continues_the_uninterrupted_losses(
-    tiny_config: TrainConfig, toy_data, tmp_path
+    stop_step: int, tiny_config: TrainConfig, toy_data, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     """Testing the best weights at the stop must not leak into the resumed run: every step's
-    loss equals the uninterrupted run's (same machine, same float order: to 1e-6)."""
+    loss equals the uninterrupted run's (same machine, same float order: to 1e-6). Step 3
+    comes before the first evaluation (every 5): Stop validates there first."""
     cfg = tiny_config.replace(epochs=2.0, eval_every=5, out=str(tmp_path / "straight"))
     straight = train(cfg, data=toy_data, block=True)
     assert straight.status == "completed"
 
     part = tmp_path / "stopped"
-    first = stop_at(cfg.replace(out=str(part)), toy_data, step=7)
+    first = stop_at(cfg.replace(out=str(part)), toy_data, step=stop_step)
     assert first.status == "stopped"
     stopped = json.loads((part / "summary.json").read_text())
-    # tested with the best weights (step 5), not the stop step's
-    assert stopped["best_step"] == 5 and stopped["test_accuracy"] is not None
+    # tested with the best weights (step 5), not the stop step's; at step 3, Stop's own
+    best = 5 if stop_step == 7 else 3
+    assert stopped["best_step"] == best and stopped["test_accuracy"] is not None
     assert (part / "model" / "config.json").is_file()
 
     from workbench.training.run import RunHandle
@@ -314,7 +340,7 @@ def test_resume_after_stop_continues_the_uninterrupted_losses(
         return {e["step"]: e["loss"] for e in events if e["type"] == "step"}
 
     a, b = losses(straight.history), losses(resumed.history)
-    assert sorted(b) == sorted(a) and max(a) > 7
+    assert sorted(b) == sorted(a) and max(a) > stop_step
     for step in sorted(a):
         assert b[step] == pytest.approx(a[step], abs=1e-6), f"step {step}"
     sa, sb = straight.summary, resumed.summary

@@ -712,6 +712,7 @@ def test_evaluate_and_explain_follow_the_run_of_the_train_tab(config: TrainConfi
         wb.select("Explain")
         assert explain.source is second and explain.model_choice.value is None  # nothing yet
         assert explain.wait(30) and "still training" in explain.message.value
+        assert explain.status.value == "waiting for the run"  # a note, not a failure
         tp.stop_button.click()
         wait_until(lambda: second.done and not tp.pump.alive, 60, "second run stopped")
     finally:

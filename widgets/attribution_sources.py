@@ -84,6 +84,7 @@ class ModelChoices:
     run_dir: Path | None = None
     problem: str = ""  # why the run's own model cannot be explained (yet)
     note: str = ""  # e.g. which checkpoint stands in for a missing model/
+    waiting: bool = False  # the run still trains: nothing is wrong, its model comes later
     _cache: dict[str, tuple[Any, Any, int]] = field(default_factory=dict)
 
     @property
@@ -123,6 +124,7 @@ def model_choices(
         out.run_dir = Path(source.run_dir) if source.run_dir else None
         s = source.session
         if not source.done:  # its model is changing: nothing to explain with yet
+            out.waiting = True
             out.problem = (
                 "still training: explanations come when the run ends "
                 "(click Stop in the Train tab to end it now)"

@@ -192,7 +192,9 @@ class AttributionView(w.VBox):
         self.export_path.value = str(self._default_export())
         self.export_path.placeholder = "a file path (.html / .png added)"
         self._on_mode()
-        if problem:
+        if problem and self.choices.waiting:  # not an error: the run's model comes later
+            self.job.submit(lambda: self._reset(html.note(problem), "waiting for the run"))
+        elif problem:
             self.job.submit(lambda: self._reset(html.error(problem), "failed"))
         elif self.mode.value != "pinned":  # (pinned mode has just submitted its own view)
             note = html.note(self.choices.note) if self.choices.note else ""

@@ -124,7 +124,7 @@ class LiveChart(anywidget.AnyWidget):
         self._buffers: dict[str, SeriesBuffer] = {}
         self._markers: list[dict[str, Any]] = []
         self._seq = 0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered: snapshot() inside append/flush
         self.messages_sent = 0  # append/reset messages (what tests and benchmarks count)
         self.points_sent = 0
         self.on_msg(self._on_front_end)
@@ -133,8 +133,9 @@ class LiveChart(anywidget.AnyWidget):
     def points(self, series_id: str | None = None) -> int:
         """Points held for ``series_id`` (default: the first series)."""
         sid = series_id or (self.series[0]["id"] if self.series else "")
-        buf = self._buffers.get(sid)
-        return len(buf) if buf else 0
+        with self._lock:
+            buf = self._buffers.get(sid)
+            return len(buf) if buf else 0
 
     def buffer(self, series_id: str) -> SeriesBuffer:
         buf = self._buffers.get(series_id)
@@ -143,7 +144,9 @@ class LiveChart(anywidget.AnyWidget):
         return buf
 
     def snapshot(self) -> dict[str, list[list[float]]]:
-        return {sid: [*map(list, buf.points())] for sid, buf in self._buffers.items()}
+        """Every series as ``{id: [xs, ys]}`` (a copy; safe while the pump appends)."""
+        with self._lock:
+            return {sid: [*map(list, buf.points())] for sid, buf in self._buffers.items()}
 
     # -- writing ---------------------------------------------------------------------
     def clear(self, x_max: float = 0.0) -> None:
@@ -222,11 +225,11 @@ class LiveChart(anywidget.AnyWidget):
 
     def static_png(self) -> bytes | None:
         """The chart as a matplotlib PNG (same series, colours, smoothing), or None if empty."""
-        if not any(len(b) for b in self._buffers.values()):
+        data = self.snapshot()
+        if not any(xs for xs, _ in data.values()):
             return None
         from widgets.charts import chart_plot, png
 
-        data = self.snapshot()
         x_max = max([self.x_max, *(max(xs, default=0.0) for xs, _ in data.values())])
         fig, _ = chart_plot(self.panels, self.series, data, self.smoothing, x_max=x_max)
         return png(fig, dpi=72)

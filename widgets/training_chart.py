@@ -186,7 +186,9 @@ def show_overlay(chart: LiveChart, runs: dict[str, list[dict[str, Any]]]) -> Non
         ]
         evals = [e for e in events if e.get("type") == "eval"]
         data[f"r{i}_loss"] = ([e["step"] for e in steps], [e["loss"] for e in steps])
-        data[f"r{i}_val"] = ([e["step"] for e in evals], [e["val_loss"] for e in evals])
+        finite = [e for e in evals if _number(e.get("val_loss")) is not None]
+        losses = [(e["step"], e["val_loss"]) for e in finite]
+        data[f"r{i}_val"] = ([p[0] for p in losses], [p[1] for p in losses])
         metric = "val_macro_f1" if any("val_macro_f1" in e for e in evals) else "val_accuracy"
         pairs = [(e["step"], e[metric]) for e in evals if _number(e.get(metric)) is not None]
         data[f"r{i}_metric"] = ([p[0] for p in pairs], [p[1] for p in pairs])

@@ -151,9 +151,9 @@ function render({ model, el: root }) {
     logLabel.style.display = anyLog ? "" : "none";
   }
   smooth.addEventListener("input", () => {
-    model.set("smoothing", Number(smooth.value));
-    model.save_changes();
+    model.set("smoothing", Number(smooth.value)); // redraws this view at once
   });
+  smooth.addEventListener("change", () => model.save_changes()); // to the kernel on release
   logY.addEventListener("change", () => {
     model.set("log_y", logY.checked);
     model.save_changes();
@@ -187,6 +187,13 @@ function render({ model, el: root }) {
     zoom = range;
     const [min, max] = xRange();
     for (const c of charts) c.u.setScale("x", { min, max });
+    showRange();
+  }
+
+  function showRange() {
+    // the x range on screen, for tests: "min max"
+    const x = charts.length ? charts[0].u.scales.x : null;
+    root.dataset.xRange = x && x.min != null ? `${fmt(x.min)} ${fmt(x.max)}` : "";
   }
 
   function markersPlugin() {
@@ -213,37 +220,34 @@ function render({ model, el: root }) {
     };
   }
 
-  function panPlugin() {
-    // shift-drag pans along x; captured before uPlot's own drag-to-zoom sees the event
-    return {
-      hooks: {
-        ready: (u) => {
-          u.over.addEventListener(
-            "mousedown",
-            (e) => {
-              if (!e.shiftKey) return;
-              e.stopPropagation();
-              e.preventDefault();
-              const [lo, hi] = [u.scales.x.min, u.scales.x.max];
-              const startX = e.clientX;
-              const perPx = (hi - lo) / u.over.clientWidth;
-              const move = (ev) => {
-                const d = (ev.clientX - startX) * perPx;
-                setZoom([lo - d, hi - d]);
-              };
-              const up = () => {
-                document.removeEventListener("mousemove", move);
-                document.removeEventListener("mouseup", up);
-              };
-              document.addEventListener("mousemove", move);
-              document.addEventListener("mouseup", up);
-            },
-            { capture: true },
-          );
-          u.over.addEventListener("dblclick", () => setZoom(null));
-        },
-      },
+  // shift-drag pans along x. uPlot's own mousedown (drag-to-zoom) is wrapped rather than
+  // competed with: with Shift held it never sees the press, so no zoom box follows.
+  function panOrZoom(u, targ, handler) {
+    return (e) => {
+      if (e.button !== 0) return;
+      if (!e.shiftKey) {
+        handler(e);
+        return;
+      }
+      const [lo, hi] = [u.scales.x.min, u.scales.x.max];
+      const startX = e.clientX;
+      const perPx = (hi - lo) / Math.max(1, u.over.clientWidth);
+      const move = (ev) => {
+        const d = (ev.clientX - startX) * perPx;
+        setZoom([lo - d, hi - d]);
+      };
+      // capture on window: the notebook stops some mouse events from bubbling
+      const up = () => {
+        window.removeEventListener("mousemove", move, true);
+        window.removeEventListener("mouseup", up, true);
+      };
+      window.addEventListener("mousemove", move, true);
+      window.addEventListener("mouseup", up, true);
     };
+  }
+
+  function resetPlugin() {
+    return { hooks: { ready: (u) => u.over.addEventListener("dblclick", () => setZoom(null)) } };
   }
 
   function build() {
@@ -262,7 +266,11 @@ function render({ model, el: root }) {
       const opts = {
         width,
         height: model.get("height"),
-        cursor: { sync: { key: syncKey }, drag: { x: true, y: false, setScale: false } },
+        cursor: {
+          sync: { key: syncKey },
+          drag: { x: true, y: false, setScale: false },
+          bind: { mousedown: panOrZoom },
+        },
         select: { show: true },
         legend: { live: true },
         scales: {
@@ -275,7 +283,7 @@ function render({ model, el: root }) {
         },
         axes: [
           { label: model.get("x_label"), labelSize: 18, size: 36 },
-          { size: axisSize, values: (u, vals) => vals.map(fmt) },
+          { size: axisSize, values: (u, vals) => vals.map((v) => (v == null ? "" : fmt(v))) },
         ],
         series: [
           { label: model.get("x_label"), value: legendValue },
@@ -301,7 +309,7 @@ function render({ model, el: root }) {
             },
           ],
         },
-        plugins: [markersPlugin(), panPlugin()],
+        plugins: [markersPlugin(), resetPlugin()],
       };
       const u = new uPlot(opts, panelData(mine, log), box);
       charts.push({ panel, u, series: mine, log });
@@ -337,6 +345,7 @@ function render({ model, el: root }) {
       c.u.setData(panelData(c.series, c.log), true);
     }
     draws += 1;
+    showRange();
     const primary = model.get("series")[0];
     const n = primary && store.series[primary.id] ? store.series[primary.id][0].length : 0;
     const lastX = store.lastX();
@@ -358,18 +367,28 @@ function render({ model, el: root }) {
   function onMsg(msg) {
     if (!msg || typeof msg !== "object") return;
     if (msg.type === "reset") {
+      awaiting = false;
       store.reset(msg.data, msg.markers, msg.x_max, msg.seq);
       schedule();
     } else if (msg.type === "append") {
       if (msg.seq !== store.seq + 1) {
-        model.send({ type: "hello", seq: store.seq }); // missed something: ask for all
+        hello(); // missed something: ask for all, once, and drop appends until it comes
         return;
       }
       store.append(msg);
       schedule();
     }
   }
+  let awaiting = false;
+  function hello() {
+    if (awaiting) return;
+    awaiting = true;
+    model.send({ type: "hello", seq: store.seq });
+  }
   function onData() {
+    // The synced snapshot can arrive after messages that are newer than it (a tick's trait
+    // changes are sent when the tick ends): never go back to an older sequence number.
+    if (model.get("data_seq") <= store.seq) return;
     store.reset(model.get("data"), model.get("markers"), model.get("x_max"), model.get("data_seq"));
     schedule();
   }
@@ -412,7 +431,7 @@ function render({ model, el: root }) {
 
   syncControls();
   build();
-  model.send({ type: "hello", seq: store.seq });
+  hello();
 
   return () => {
     resize.disconnect();

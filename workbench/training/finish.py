@@ -76,11 +76,16 @@ def finish_run(
         best = [e for e in evals if e["step"] == s.progress.best_step] or evals[-1:]
         for name in s.task.eval_metrics:  # val_loss, val_accuracy, … as the task measures
             summary[name] = best[-1].get(name)
-    model = acc.unwrap_model(s.model)
-    if tracking.best_weights is not None:  # else the last weights: no evaluation ever ran
-        load_trainable(model, tracking.best_weights)
-    # test metrics, prediction files and the exported model, as the task defines them
-    s.task.finish(s, run_dir, summary, log)
+    if status == "stopped" and s.progress.step == 0:
+        # Stopped while loading: testing and exporting the untouched pretrained model would
+        # take a while and present an untrained head as this run's result.
+        summary["note"] = "stopped before the first step: nothing was trained, tested or exported"
+    else:
+        model = acc.unwrap_model(s.model)
+        if tracking.best_weights is not None:  # else the last weights: no evaluation ran
+            load_trainable(model, tracking.best_weights)
+        # test metrics, prediction files and the exported model, as the task defines them
+        s.task.finish(s, run_dir, summary, log)
     if acc.is_main_process:
         write_json(run_dir / "summary.json", summary)
         save_curves(log.events, run_dir / "loss_curves.png")

@@ -68,7 +68,10 @@ def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:
         tick = time.perf_counter()
         for batch in loader:
             control.wait_while_paused()
-            if _stop_everywhere(acc, control):
+            # Stop only where an optimizer step begins: between the micro-batches of one step
+            # the accumulated gradients would be lost and resume would not be exact.
+            boundary = p.batch_in_epoch % cfg.optim.grad_accum == 0
+            if boundary and _stop_everywhere(acc, control):
                 hooks.on_stop(s)
                 return "stopped"
             _apply_lr_change(s, control, log)

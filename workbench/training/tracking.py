@@ -55,6 +55,8 @@ class RunTracking(Hooks):
         and patience exactly as an uninterrupted run would.
         """
         self._save("last", session, with_optimizer=True)
+        if session.progress.step == 0:
+            return  # stopped before step 1: nothing trained, nothing to validate
         if session.progress.best_step is None:
             improved = self._validate(session)
             if improved:
