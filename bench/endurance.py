@@ -216,8 +216,8 @@ def run(steps: int, max_points: int, model: str | None, workdir: Path) -> dict[s
             "pump_loss_points": len(pump_state.loss.xs),
             "pump_lr_points": len(pump_state.lr.xs),
             "raw_points_seen": pump_state.loss.count,
-            "figure_lines_before": artists_before,
-            "figure_lines_after": lines(panel),
+            "chart_points_before": artists_before,
+            "chart_points_after": lines(panel),
             "history_events": len(handle.history),
             "pump_errors": panel.pump.errors if panel.pump is not None else [],
         },
@@ -256,7 +256,7 @@ def section(r: dict[str, Any], when: str, load: str) -> str:
             f"| loss points drawn / steps seen (max_points {p['max_points']}) | "
             f"{p['figure_loss_points']} / {p['raw_points_seen']:,} |",
             f"| points held by the live chart (all series), start → end | "
-            f"{p['figure_lines_before']} → {p['figure_lines_after']} |",
+            f"{p['chart_points_before']} → {p['chart_points_after']} |",
             f"| events in the run's history (one per step + evals/checkpoints) | "
             f"{p['history_events']:,} |",
             f"| main-thread 1 ms task every 50 ms: ran | {m['tasks']:,} times |",
@@ -324,8 +324,8 @@ def main() -> None:
     )
     print(
         f"plot: {p['figure_loss_points']} loss points drawn for {p['raw_points_seen']} steps "
-        f"(max {p['max_points']}); lines {p['figure_lines_before']} -> "
-        f"{p['figure_lines_after']}; history {p['history_events']} events"
+        f"(max {p['max_points']}); chart points {p['chart_points_before']} -> "
+        f"{p['chart_points_after']}; history {p['history_events']} events"
     )
     print(
         f"main thread: {m['tasks']} tasks; lateness p50 {m['lateness']['p50_ms']} ms, "
