@@ -198,3 +198,23 @@ def test_each_slot_holds_one_entry_and_lets_the_old_one_go(
     assert seen == {"model": True} and built == []
     cache.cached("model", "A", build)
     assert len(built) == 1  # A was evicted by B: built again
+
+
+def test_the_causal_lm_key_follows_a_local_folders_files(tmp_path: Path) -> None:
+    """A causal LM re-exported under the same folder misses the cache, as a classifier does."""
+    from workbench.tasks.causal_lm import CausalLM
+
+    folder = tmp_path / "lm"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    weights = folder / "model.safetensors"
+    weights.write_bytes(b"0" * 8)
+    cfg = TrainConfig().replace(
+        task="causal-lm", model=str(folder), method="lora", dataset="tweets-sentiment-instruct"
+    )
+    task = CausalLM()
+    before = task.model_key(cfg, [])
+    assert task.model_key(cfg.replace(lr=1e-4), []) == before  # lr acts on the copy
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert task.model_key(cfg, []) != before

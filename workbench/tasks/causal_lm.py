@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from workbench.cache import cached
+from workbench.cache import cached, folder_stamp
 from workbench.data.instruct import InstructData, Pairs, derive_pairs, read_pairs
 from workbench.methods import get_method
 from workbench.models import load_tokenizer, resolve_model
@@ -92,8 +92,12 @@ class CausalLM(Task):
         return model, tokenizer
 
     def model_key(self, cfg: TrainConfig, regularizers: list[Regularizer]) -> Any:
+        """What changes the pristine weights; a local folder's file stamps too, so weights
+        re-exported under the same path miss the cache instead of loading stale."""
+        source = resolve_model(cfg.model.model)
         return (
             cfg.model.model,
+            folder_stamp(source.path) if source.local else (),
             cfg.model.trust_remote_code,
             tuple(r.name for r in regularizers),
             cfg.regularization.dropout,
