@@ -163,8 +163,8 @@ def _drive(page: Any, screenshot: Path) -> None:
     progress = page.locator(".widget-label:visible", has_text=re.compile(r"step \d+/\d+"))
 
     def drawn() -> tuple[int, int]:
-        points = chart.get_attribute("data-points") or "0"
-        draws = chart.get_attribute("data-draws") or "0"
+        # both in one read: a draw between two reads would pair counts of different draws
+        points, draws = chart.evaluate("e => [e.dataset.points || 0, e.dataset.draws || 0]")
         return int(points), int(draws)
 
     def curve_moves() -> bool:
