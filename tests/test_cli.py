@@ -400,16 +400,17 @@ def test_user_error_exits_2_with_one_line_and_loses_nothing(
 
 
 # ----------------------------------------------------------------------------- resume
-def test_resume_completes_a_stopped_run(tiny_bert_dir: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from workbench import TrainConfig, train
+def csv_run_config(tiny_bert_dir: str, tmp_path: Path, run: Path):  # type: ignore[no-untyped-def]
+    """A 27-step run of the tiny model on a CSV file (commands that re-read the data from
+    config.yaml need a file, not a DataFrame), evaluated and checkpointed every 2 steps."""
+    from workbench import TrainConfig
 
-    run = tmp_path / "run"
-    cfg = TrainConfig().replace(
+    return TrainConfig().replace(
         model=tiny_bert_dir,
-        dataset=str(write_csv(tmp_path / "toy.csv")),  # resume re-reads it from config.yaml
+        dataset=str(write_csv(tmp_path / "toy.csv")),
         max_train_samples=None,
         max_eval_samples=None,
-        epochs=3.0,  # 27 steps: far more than the first checkpoint needs
+        epochs=3.0,
         batch_size=8,
         lr=1e-2,
         max_length=32,
@@ -418,6 +419,13 @@ def test_resume_completes_a_stopped_run(tiny_bert_dir: str, tmp_path: Path, caps
         out=str(run),
         runs_dir=str(tmp_path / "runs"),
     )
+
+
+def test_resume_completes_a_stopped_run(tiny_bert_dir: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from workbench import train
+
+    run = tmp_path / "run"
+    cfg = csv_run_config(tiny_bert_dir, tmp_path, run)  # 27 steps: resume re-reads the CSV
     handle = train(cfg)
     deadline = time.time() + 120
     while not any(e["type"] == "checkpoint" for e in handle.history):
@@ -452,23 +460,10 @@ def test_an_old_style_stopped_run_evaluates_predicts_and_explains(
     eval, predict and explain use its best checkpoint and say so on stderr."""
     import shutil
 
-    from workbench import TrainConfig, train
+    from workbench import train
 
     run = tmp_path / "run"
-    cfg = TrainConfig().replace(
-        model=tiny_bert_dir,
-        dataset=str(write_csv(tmp_path / "toy.csv")),  # eval re-reads it from config.yaml
-        max_train_samples=None,
-        max_eval_samples=None,
-        epochs=3.0,
-        batch_size=8,
-        lr=1e-2,
-        max_length=32,
-        eval_every=2,
-        device="cpu",
-        out=str(run),
-        runs_dir=str(tmp_path / "runs"),
-    )
+    cfg = csv_run_config(tiny_bert_dir, tmp_path, run)  # eval re-reads the CSV
     handle = train(cfg)
     while not any(e["type"] == "checkpoint" and e["kind"] == "best" for e in handle.history):
         assert not handle.done, handle.summary

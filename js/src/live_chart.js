@@ -404,19 +404,23 @@ function render({ model, el: root }) {
     syncControls();
     schedule();
   }
-  model.on("msg:custom", onMsg);
-  model.on("change:data_seq", onData);
-  model.on("change:x_max", onXMax);
-  model.on("change:panels", onControls);
-  model.on("change:series", onControls);
-  model.on("change:log_y", onControls);
-  model.on("change:height", onControls);
-  model.on("change:smoothing", onRedraw);
   function onWindow() {
     zoom = null;
     onRedraw();
   }
-  model.on("change:window", onWindow);
+  // every model event this view listens to, registered here and removed on cleanup
+  const listeners = [
+    ["msg:custom", onMsg],
+    ["change:data_seq", onData],
+    ["change:x_max", onXMax],
+    ["change:panels", onControls],
+    ["change:series", onControls],
+    ["change:log_y", onControls],
+    ["change:height", onControls],
+    ["change:smoothing", onRedraw],
+    ["change:window", onWindow],
+  ];
+  for (const [event, handler] of listeners) model.on(event, handler);
   resetBtn.addEventListener("click", () => setZoom(null));
 
   let lastWidth = 0;
@@ -436,15 +440,7 @@ function render({ model, el: root }) {
   return () => {
     resize.disconnect();
     if (frame) cancelAnimationFrame(frame);
-    model.off("msg:custom", onMsg);
-    model.off("change:data_seq", onData);
-    model.off("change:x_max", onXMax);
-    model.off("change:panels", onControls);
-    model.off("change:series", onControls);
-    model.off("change:log_y", onControls);
-    model.off("change:height", onControls);
-    model.off("change:smoothing", onRedraw);
-    model.off("change:window", onWindow);
+    for (const [event, handler] of listeners) model.off(event, handler);
     for (const c of charts) c.u.destroy();
   };
 }
