@@ -74,34 +74,43 @@ def test_bad_target_modules_list_the_real_ones(tiny_bert_dir: str) -> None:
         )
 
 
-@pytest.mark.parametrize("method", ["full", "lora"])
+@pytest.mark.parametrize("method", ["full", "freeze"])
 def test_l2sp_anchors_the_pretrained_weights_not_the_new_head(
     tiny_bert_dir: str, method: str
 ) -> None:
-    """L2-SP pulls every trainable pretrained weight (not the fresh head, not adapters)
-    towards its starting value: the penalty is 0 at the start and α/2·Σ‖w − w₀‖² after."""
+    """L2-SP pulls every trainable pretrained weight (not the fresh head) towards its
+    starting value: the penalty is 0 at the start and α/2·Σ‖w − w₀‖² after."""
     from workbench.config import TrainConfig
     from workbench.regularization.l2sp import L2SP
 
-    cfg = TrainConfig().replace(model=tiny_bert_dir, method=method, l2sp=0.5)
+    cfg = TrainConfig().replace(model=tiny_bert_dir, method=method, l2sp=0.5, freeze_layers=1)
     model = get_method(method).apply(_load(tiny_bert_dir), cfg.model)
     reg = L2SP()
     reg.on_model_ready(model, cfg)
     anchored = {id(p) for p, _ in reg.anchors}
     names = [n for n, p in model.named_parameters() if id(p) in anchored]
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
-    assert not any("classifier" in n or "lora_" in n for n in names), names
-    if method == "full":  # every trainable weight but the head: embeddings, layers, LayerNorm
-        assert names == [n for n in trainable if not n.startswith("classifier.")]
-    else:  # LoRA trains adapters and the head only: nothing pretrained to anchor
-        assert names == []
+    assert not any("classifier" in n for n in names), names
+    # every trainable weight but the head: embeddings, layers, LayerNorm (those not frozen)
+    assert names and names == [n for n in trainable if not n.startswith("classifier.")]
     penalty = reg.penalty(model)
-    if method == "lora":
-        assert penalty is None
-        return
     assert penalty is not None and float(penalty) == 0.0
     with torch.no_grad():
         for p, _ in reg.anchors[:2]:
             p.add_(0.1)
     moved = sum(p.numel() for p, _ in reg.anchors[:2])
     assert float(reg.penalty(model)) == pytest.approx(0.5 * 0.5 * moved * 0.01, rel=1e-4)
+
+
+@pytest.mark.parametrize("method", [m for m, impl in METHODS.items() if not impl.trains_pretrained])
+def test_l2sp_with_a_method_that_trains_no_pretrained_weight_is_an_error(method: str) -> None:
+    """LoRA, IA3 and head-only train adapters or a new head only: L2-SP would anchor
+    nothing and silently do nothing, so the config says so instead."""
+    from workbench.config import TrainConfig
+
+    assert {"lora", "ia3", "head-only"} <= {
+        m for m, impl in METHODS.items() if not impl.trains_pretrained
+    }
+    with pytest.raises(ConfigError, match=f"no effect with method {method}"):
+        TrainConfig().replace(method=method, l2sp=0.1)
+    TrainConfig().replace(method=method)  # without L2-SP it is fine

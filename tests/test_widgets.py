@@ -226,7 +226,7 @@ def test_controls_round_trip_a_config(config: TrainConfig) -> None:
         scheduler="cosine",
         early_stopping=2,
         strip_urls=False,
-        l2sp=0.01,
+        label_smoothing=0.1,
     )
     panel = TrainPanel(changed)
     assert panel.form.config() == changed.replace(out=None)

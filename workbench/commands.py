@@ -8,7 +8,7 @@ import traceback
 from typing import Any
 
 from workbench.cli import config_from_args, open_run, print_json
-from workbench.console import abandon, follow, is_main_process
+from workbench.console import abandon, follow, is_main_process, print_findings
 from workbench.errors import USER_ERRORS, UserError
 
 
@@ -76,6 +76,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from workbench.commands_causal_lm import print_lm_summary
 
         print_lm_summary(summary, handle.run_dir)
+    print_findings(summary, handle.run_dir / "config.yaml" if handle.run_dir else None)
     done = handle.session is not None and summary.get("status") == "completed"
     if args.demo and done and handle.config.model.task == "text-classification":
         demo_baseline(handle, summary)

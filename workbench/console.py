@@ -33,7 +33,20 @@ class ProgressPrinter:
         for e in events[self.seen :]:
             if self.show:
                 self._show(e)
+            elif e["type"] == "findings" and e.get("stage") == "preflight":
+                self._findings(e)  # --quiet hides the bar, never a warning
         self.seen = len(events)
+
+    def _findings(self, e: dict[str, Any]) -> None:
+        """Pre-flight findings, before step 1 (the diagnosis is printed with the result)."""
+        from workbench.coach import describe
+
+        if not is_main_process():
+            return
+        for finding in e.get("findings", []):
+            if finding.get("severity") != "error":  # an error ends the run: its message says it
+                for line in describe(finding):
+                    self.write(line)
 
     def write(self, message: str) -> None:
         """A line on stderr that does not break the bar."""
@@ -49,7 +62,10 @@ class ProgressPrinter:
     def _show(self, e: dict[str, Any]) -> None:
         from tqdm import tqdm
 
-        if e["type"] == "setup" and self.bar is None:
+        if e["type"] == "findings" and e.get("stage") == "preflight":
+            self._findings(e)
+        elif e["type"] == "setup" and self.bar is None:
+            self.write(plan_line(e))
             self.bar = tqdm(
                 total=e["total_steps"], unit="step", dynamic_ncols=True, desc="train", initial=0
             )
@@ -68,6 +84,31 @@ class ProgressPrinter:
             (self.bar.write if self.bar else print)(msg)
         elif e["type"] == "status" and e.get("message"):
             self.write(e["message"])
+
+
+def plan_line(setup: dict[str, Any]) -> str:
+    """``plan: 92 train · 12 val · 12 test rows; 3 steps per epoch, 9 steps in all``."""
+    sizes = " · ".join(f"{setup.get(f'{s}_size', 0):,} {s}" for s in ("train", "val", "test"))
+    return (
+        f"plan: {sizes} rows; {setup.get('steps_per_epoch')} steps per epoch, "
+        f"{setup.get('total_steps')} steps in all"
+    )
+
+
+def print_findings(summary: dict[str, Any], config_path: Any = None) -> None:
+    """The coach's diagnosis of a finished run (``warning: …`` lines on stdout), and one
+    command that re-runs with every suggested change."""
+    from workbench.coach import combined_changes, describe
+    from workbench.coach.base import setting_flag
+
+    found = [f for f in summary.get("findings") or [] if f.get("stage") == "diagnosis"]
+    for finding in found:
+        for line in describe(finding):
+            print(line)
+    changes = combined_changes(found)
+    if changes and config_path is not None:
+        flags = " ".join(setting_flag(k, v) for k, v in changes.items())
+        print(f"re-run with the suggested changes: workbench train --config {config_path} {flags}")
 
 
 def follow(handle: Any, quiet: bool) -> None:

@@ -70,8 +70,9 @@ def prepare_data(cfg: DataConfig, seed: int, source: Any = None) -> PreparedData
     train, val, test = split_indices(codes, cfg.val_fraction, cfg.test_fraction, seed)
     caps = (cfg.max_train_samples, cfg.max_eval_samples, cfg.max_eval_samples)
     texts = frame["text"].tolist()
+    confidence = frame["confidence"].tolist() if "confidence" in frame else None
     splits = {
-        name: _split(texts, codes, stratified_cap(rows, codes, cap, seed + i))
+        name: _split(texts, codes, stratified_cap(rows, codes, cap, seed + i), confidence)
         for i, (name, rows, cap) in enumerate(zip(SPLITS, (train, val, test), caps, strict=True))
     }
     balance = {
@@ -116,5 +117,11 @@ def _as_text(value: Any) -> str:
     return "" if is_missing(value) else str(value)
 
 
-def _split(texts: list[str], codes: np.ndarray, rows: np.ndarray) -> Split:
-    return Split(texts=[texts[r] for r in rows], labels=[int(codes[r]) for r in rows])
+def _split(
+    texts: list[str], codes: np.ndarray, rows: np.ndarray, confidence: list[float] | None
+) -> Split:
+    return Split(
+        texts=[texts[r] for r in rows],
+        labels=[int(codes[r]) for r in rows],
+        confidence=None if confidence is None else [float(confidence[r]) for r in rows],
+    )

@@ -18,6 +18,8 @@ class Split:
 
     texts: list[str]
     labels: list[int]
+    #: Label confidence per row (NaN where unknown), when the data has a confidence column.
+    confidence: list[float] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)

@@ -28,9 +28,27 @@ class AdaptationMethod:
     uses_peft: ClassVar[bool] = False
     #: Config fields this method reads (the UI shows only these knobs for it).
     settings: ClassVar[tuple[str, ...]] = ()
+    #: Optimizer steps it needs at ``default_lr`` to get past the majority-class score on a
+    #: small, easy dataset (the coach's step check; bench/coach.py measures it).
+    min_steps: ClassVar[int] = 30
+    #: False when the method trains no pretrained weight (only a new head or adapters that
+    #: start at zero/one): then L2-SP, which pulls pretrained weights back, has nothing to act on.
+    trains_pretrained: ClassVar[bool] = True
 
     def validate(self, config: TrainConfig) -> None:
-        """Raise ``ConfigError`` for settings this method cannot honour."""
+        """Raise ``ConfigError`` for settings this method cannot honour.
+
+        Subclasses that override it call ``super().validate(config)``.
+        """
+        from workbench.config import ConfigError
+
+        if config.regularization.l2sp and not self.trains_pretrained:
+            raise ConfigError(
+                f"l2sp={config.regularization.l2sp:g} has no effect with method {self.name}: "
+                "it pulls pretrained weights back towards their start, and this method trains "
+                "none (only a new head or adapters); set l2sp to 0, or use method full, "
+                "freeze or bitfit"
+            )
 
     def apply(self, model: nn.Module, cfg: ModelConfig) -> nn.Module:
         """Return the model with exactly this method's parameters trainable."""

@@ -14,6 +14,7 @@ from workbench.methods.base import AdaptationMethod, head_parameter_names, set_t
 class BitFit(AdaptationMethod):
     name = "bitfit"
     summary = "Train only bias terms and the head (~0.1% of weights)."
+    min_steps = 60
     default_lr = 2e-3
 
     def apply(self, model: nn.Module, cfg: ModelConfig) -> nn.Module:

@@ -11,6 +11,8 @@ from workbench.methods.base import AdaptationMethod, head_parameter_names, set_t
 class HeadOnly(AdaptationMethod):
     name = "head-only"
     summary = "Freeze the encoder, train the classifier head (a linear probe)."
+    min_steps = 60
+    trains_pretrained = False
     default_lr = 2e-3  # a freshly initialized linear head needs a high rate to move
 
     def apply(self, model: nn.Module, cfg: ModelConfig) -> nn.Module:

@@ -15,6 +15,8 @@ from workbench.methods.peft_common import peft_task_type, target_modules, wrap
 class IA3(AdaptationMethod):
     name = "ia3"
     summary = "Learned rescaling vectors on keys, values and MLP; base frozen."
+    min_steps = 60
+    trains_pretrained = False
     default_lr = 5e-3
     uses_peft = True
     settings = ("target_modules",)

@@ -16,6 +16,8 @@ from workbench.methods.peft_common import peft_task_type, target_modules, wrap
 class Lora(AdaptationMethod):
     name = "lora"
     summary = "Low-rank adapters on attention layers; base weights frozen."
+    min_steps = 60
+    trains_pretrained = False
     default_lr = 1e-3  # adapters start at zero and need ~10x a full fine-tune's rate
     uses_peft = True
     settings = ("lora_r", "lora_alpha", "lora_dropout", "target_modules")

@@ -1,9 +1,9 @@
 """The append-only event history of a run, mirrored line by line to ``events.jsonl``.
 
 Events are plain JSON-serializable dicts with a ``type`` (``status``, ``setup``, ``step``,
-``eval``, ``checkpoint``, ``attribution``, ``lr_change``, ``end``, ``error``) and a ``time``
-(seconds since the epoch). Readers (widgets, the CLI progress bar) index into ``events`` while the
-loop appends; a list append is atomic in CPython, so no lock is needed to read.
+``eval``, ``checkpoint``, ``attribution``, ``lr_change``, ``findings``, ``end``, ``error``)
+and a ``time`` (seconds since the epoch). Readers (widgets, the CLI progress bar) index into
+``events`` while the loop appends; a list append is atomic in CPython, so no lock is needed to read.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from workbench.coach import diagnose
 from workbench.methods import get_method
 from workbench.tasks.base import metric_key
 from workbench.training.checkpoint import load_trainable, write_dir
@@ -86,11 +87,27 @@ def finish_run(
             load_trainable(model, tracking.best_weights)
         # test metrics, prediction files and the exported model, as the task defines them
         s.task.finish(s, run_dir, summary, log)
+    summary["findings"] = coach_findings(s, log, summary)
     if acc.is_main_process:
         write_json(run_dir / "summary.json", summary)
         save_curves(log.events, run_dir / "loss_curves.png")
     log.emit("end", status=status, summary=summary)
     return summary
+
+
+def coach_findings(s: Session, log: EventLog, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run's pre-flight findings and the coach's diagnosis of how it went; the
+    diagnosis is also emitted as a ``findings`` event (the CLI and widgets show it)."""
+    before = [
+        f
+        for e in log.events
+        if e["type"] == "findings" and e.get("stage") == "preflight"
+        for f in e.get("findings", [])
+    ]
+    balance = getattr(s.data, "balance", None) or {}
+    after = diagnose(s.config, log.events, summary, balance.get("test") or None)
+    log.emit("findings", stage="diagnosis", findings=[f.to_dict() for f in after])
+    return before + [f.to_dict() for f in after]
 
 
 def write_failure(

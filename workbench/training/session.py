@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from workbench.cache import cached, file_stamp, recording, source_stamp
+from workbench.coach import Finding, preflight, raise_errors, token_lengths
 from workbench.config import ConfigError, TrainConfig
 from workbench.methods import count_parameters
 from workbench.regularization import Regularizer, build_regularizers
@@ -252,6 +253,37 @@ def reuse_message(
     return f"{data_part}; {model_part}"
 
 
+def run_preflight(
+    cfg: TrainConfig,
+    data: Any,
+    model: torch.nn.Module,
+    tokenizer: Any,
+    device: str,
+    steps: tuple[int, int],
+) -> list[Finding]:
+    """The coach's pre-flight checks with everything the session knows: token lengths
+    before truncation, the model's size and shape, the device, the planned steps."""
+    trainable, total = count_parameters(model)
+    config = getattr(model, "config", None)
+    positions = getattr(config, "max_position_embeddings", None)
+    limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(limit, int) and limit < 1_000_000:  # "no limit" is stored as 1e30
+        positions = min(positions or limit, limit)
+    return preflight(
+        cfg,
+        data,
+        lengths=token_lengths(tokenizer, data),
+        max_positions=positions,
+        parameters=total,
+        trainable=trainable,
+        hidden_size=getattr(config, "hidden_size", None),
+        num_layers=getattr(config, "num_hidden_layers", None),
+        device=device,
+        steps_per_epoch=steps[0],
+        total_steps=steps[1],
+    )
+
+
 def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Session:
     """Prepare data, model, optimizer, schedule and loaders for ``cfg`` (already resolved)."""
     note = log.emit if log is not None else (lambda *a, **k: None)
@@ -304,6 +336,16 @@ def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Sess
         reg.on_model_ready(accelerator.unwrap_model(model), cfg)
     steps_per_epoch = max(1, math.ceil(len(train_loader) / cfg.optim.grad_accum))
     total_steps = max(1, math.ceil(cfg.optim.epochs * steps_per_epoch))
+    findings = run_preflight(
+        cfg,
+        data,
+        accelerator.unwrap_model(model),
+        tokenizer,
+        str(accelerator.device),
+        (steps_per_epoch, total_steps),
+    )
+    note("findings", stage="preflight", findings=[f.to_dict() for f in findings])
+    raise_errors(findings)  # before the first step: nothing trained, nothing to resume
     warmup = int(cfg.optim.warmup_fraction * total_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer,

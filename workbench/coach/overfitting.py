@@ -1,0 +1,41 @@
+"""Diagnosis: overfitting — validation loss rising while the training loss falls.
+
+The flag itself is :func:`workbench.diagnostics.detect_overfitting` (shared with the live
+chart); this check turns it into a finding with its numbers and a change to apply: early
+stopping when it is off (the best checkpoint is kept either way; early stopping saves the
+wasted steps), else more weight decay.
+"""
+
+from __future__ import annotations
+
+from workbench.coach.base import Check, Finding, RunFacts
+from workbench.diagnostics import detect_overfitting, flag_sentence
+
+
+class Overfitting(Check):
+    name = "overfitting"
+    stage = "diagnosis"
+    summary = "Validation loss rising while the training loss falls."
+
+    def run(self, facts: RunFacts) -> list[Finding]:
+        flag = detect_overfitting(facts.events, facts.config)
+        if flag is None:
+            return []
+        reg = facts.config.regularization
+        changes: dict[str, object]
+        if not reg.early_stopping:
+            changes = {"early_stopping": 2}
+        elif reg.weight_decay < 0.1:
+            changes = {"weight_decay": 0.1}
+        else:
+            changes = {}
+        return [
+            self.finding(
+                "warning",
+                flag_sentence(flag),
+                "the model has started to memorize the training texts; later weights "
+                "generalize worse (the best checkpoint, not the last, is what gets tested)",
+                fix="; ".join(flag["suggestions"][:3]),
+                changes=changes,
+            )
+        ]
