@@ -140,9 +140,31 @@ class ConfigForm:
     def _changed(self, name: str) -> None:
         if name == "method":
             self._show_method_default()
+        switched = self._follow_implied_task(name) if name in ("model", "dataset") else None
         self._validate()
         for callback in self._listeners:
             callback(name)
+        if switched:
+            self.say(switched)
+
+    def _follow_implied_task(self, name: str) -> str | None:
+        """Switch the task control to the one the new model or dataset implies (SmolLM2:
+        causal-lm) and return the notice saying so; ``None`` when nothing changed.
+
+        Only the changed control's own signal counts: picking SmolLM2 while the data is
+        still ``tweets-sentiment`` means "instruction-tune SmolLM2", and the task switch
+        lets the model panel swap in that task's dataset. The nested ``task`` change
+        cannot loop: afterwards the model and dataset imply the task the control holds.
+        """
+        from workbench.tasks.inference import dataset_implies, model_implies
+
+        task = self.controls["task"]
+        value = self.controls[name].get()
+        implied = model_implies(value) if name == "model" else dataset_implies(value)
+        if task.locked or implied is None or implied.task == task.get():
+            return None
+        self.set("task", implied.task)
+        return f"task → {implied.task}: implied by {implied.reason}"
 
     def _validate(self) -> None:
         _, message = self.check()

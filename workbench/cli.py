@@ -212,11 +212,46 @@ def _one_line(err: BaseException) -> str:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """``--config`` file (if any), then every flag given on the command line."""
+    """``--config`` file (if any), then every flag given on the command line.
+
+    Without ``--task``, the task the model or dataset implies is used (SmolLM2, a chat
+    file: causal-lm); when that is not the task the file or the default gave, one
+    ``note: …`` line on stderr says so.
+    """
     base = TrainConfig.load(args.config) if args.config else TrainConfig()
     names = {f.name for _, f, _ in all_fields()}
     flags = {k: v for k, v in vars(args).items() if k in names}
-    return base.replace(**flags) if flags else base
+    cfg = base.replace(**flags) if flags else base
+    if "task" not in flags:
+        note = _task_note(cfg, _file_task(args.config) if args.config else None)
+        if note:
+            print(note, file=sys.stderr)
+    return cfg
+
+
+def _file_task(path: str) -> str | None:
+    """The task a ``--config`` file states, or ``None`` (it was already read once: valid)."""
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    section = data.get("model")
+    stated = data.get("task") or (section.get("task") if isinstance(section, dict) else None)
+    return stated if isinstance(stated, str) else None
+
+
+def _task_note(cfg: TrainConfig, stated: str | None) -> str | None:
+    """``note: task causal-lm, implied by …`` when inference chose the task: it differs
+    from what the config file stated (or from the default when nothing stated one)."""
+    from workbench.config import ModelConfig
+    from workbench.tasks.inference import implied_task
+
+    task = cfg.model.task
+    if task == (stated or ModelConfig.task):
+        return None
+    implied = implied_task(cfg.model.model, cfg.data.dataset)
+    if implied is None or implied.task != task:
+        return None
+    return f"note: task {task}, implied by {implied.reason}; pass --task to choose another"
 
 
 def print_json(data: Any) -> None:

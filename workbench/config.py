@@ -422,7 +422,11 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: typing.Mapping[str, Any]) -> TrainConfig:
-        """Build a config from nested ``{section: {field: value}}`` or flat ``{field: value}``."""
+        """Build a config from nested ``{section: {field: value}}`` or flat ``{field: value}``.
+
+        Without a ``task``, the task the model or dataset implies is used (SmolLM2 or a
+        chat file: ``causal-lm``; :mod:`workbench.tasks.inference`), else the default.
+        """
         if not isinstance(data, typing.Mapping):
             raise ConfigError(f"config must be a mapping of sections, got {type(data).__name__}")
         nested: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
@@ -434,6 +438,8 @@ class TrainConfig:
                     _place(nested, k, v, expect=key)
             else:
                 _place(nested, key, value)
+        if "task" not in nested["model"]:
+            _fill_implied_task(nested)
         sections = {name: SECTIONS[name](**values) for name, values in nested.items()}
         return cls(**sections)
 
@@ -457,11 +463,18 @@ class TrainConfig:
             raise ConfigError(f"in config file {p}: {err}") from None
 
     def replace(self, **flat: Any) -> TrainConfig:
-        """Copy with some fields changed, by field name (``lr=1e-3, method='lora'``)."""
+        """Copy with some fields changed, by field name (``lr=1e-3, method='lora'``).
+
+        A new ``model`` or ``dataset`` that implies a task (a causal LM, a chat file)
+        switches ``task`` to it unless ``task`` is among the changes
+        (:mod:`workbench.tasks.inference`).
+        """
         merged = self.to_dict()
         for key, value in flat.items():
             section = section_of(key)
             merged[section][key] = value
+        if "task" not in flat and ("model" in flat or "dataset" in flat):
+            _fill_implied_task(merged)
         out = TrainConfig.from_dict(merged)
         _check_method_knobs(out.model.method, flat)
         return out
@@ -476,6 +489,18 @@ class TrainConfig:
         if self.optim.lr is None:
             return self.replace(lr=get_method(self.model.method).default_lr)
         return self
+
+
+def _fill_implied_task(nested: dict[str, dict[str, Any]]) -> None:
+    """Set ``task`` to the one the model and dataset imply, if any; ConfigError when the
+    two imply different tasks."""
+    from workbench.tasks.inference import implied_task
+
+    model = nested["model"].get("model", ModelConfig.model)
+    dataset = nested["data"].get("dataset", DataConfig.dataset)
+    implied = implied_task(model, dataset)
+    if implied is not None:
+        nested["model"]["task"] = implied.task
 
 
 def _check_method_knobs(method: str, given: typing.Iterable[str]) -> None:

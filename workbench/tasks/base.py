@@ -100,7 +100,7 @@ def check_catalog_task(cfg: TrainConfig, task: str) -> None:
         fits = ", ".join(e.name for e in CATALOG if e.task == task)
         raise ConfigError(
             f"model {cfg.model.model!r} is a {entry.task} model, not for task {task}; "
-            f"choose one of {fits}, or a hub id / local folder"
+            f"choose one of {fits}, or a hub id / local folder{_leave_task_out(cfg, task)}"
         )
     data_task = dataset_task(cfg.data.dataset)
     if data_task is not None and data_task != task:
@@ -109,4 +109,20 @@ def check_catalog_task(cfg: TrainConfig, task: str) -> None:
         raise ConfigError(
             f"dataset {cfg.data.dataset!r} is made for task {data_task}, not {task}; "
             f"built-in datasets for {task}: {', '.join(builtin_names(task)) or 'none'}"
+            f"{_leave_task_out(cfg, task)}"
         )
+
+
+def _leave_task_out(cfg: TrainConfig, task: str) -> str:
+    """The hint that leaving ``task`` out lets the workbench pick the one the model and
+    dataset agree on; empty when they imply nothing, ``task`` itself, or disagree."""
+    from workbench.config import ConfigError
+    from workbench.tasks.inference import implied_task
+
+    try:
+        implied = implied_task(cfg.model.model, cfg.data.dataset)
+    except ConfigError:
+        return ""
+    if implied is None or implied.task == task:
+        return ""
+    return f"; or leave the task out (the model and dataset imply {implied.task})"
