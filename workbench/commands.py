@@ -76,7 +76,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         from workbench.commands_causal_lm import print_lm_summary
 
         print_lm_summary(summary, handle.run_dir)
-    print_findings(summary, handle.run_dir / "config.yaml" if handle.run_dir else None)
+    print_findings(
+        summary,
+        handle.run_dir / "config.yaml" if handle.run_dir else None,
+        fixed_out=handle.config.run.out is not None,
+    )
     done = handle.session is not None and summary.get("status") == "completed"
     if args.demo and done and handle.config.model.task == "text-classification":
         demo_baseline(handle, summary)

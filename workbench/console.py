@@ -95,9 +95,12 @@ def plan_line(setup: dict[str, Any]) -> str:
     )
 
 
-def print_findings(summary: dict[str, Any], config_path: Any = None) -> None:
+def print_findings(
+    summary: dict[str, Any], config_path: Any = None, fixed_out: bool = False
+) -> None:
     """The coach's diagnosis of a finished run (``warning: …`` lines on stdout), and one
-    command that re-runs with every suggested change."""
+    command that re-runs with every suggested change (``fixed_out``: the run was written to
+    a chosen ``--out``, which the re-run must not reuse)."""
     from workbench.coach import combined_changes, describe
     from workbench.coach.base import setting_flag
 
@@ -108,6 +111,7 @@ def print_findings(summary: dict[str, Any], config_path: Any = None) -> None:
     changes = combined_changes(found)
     if changes and config_path is not None:
         flags = " ".join(setting_flag(k, v) for k, v in changes.items())
+        flags += " --out none" if fixed_out else ""
         print(f"re-run with the suggested changes: workbench train --config {config_path} {flags}")
 
 

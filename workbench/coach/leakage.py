@@ -55,31 +55,36 @@ class Leakage(Check):
 
     def run(self, facts: PreflightFacts) -> list[Finding]:
         train = list(_texts(facts.data.train))
-        out = []
+        found = {}  # split -> (held-out rows, exact, near), for splits over the threshold
         for split in ("test", "val"):
             held_split = getattr(facts.data, split)
             held = list(_texts(held_split))
             exact, near = remembered(
                 split, facts.data.train, held_split, partial(copies, train, held)
             )
-            if not held or near / len(held) < QUIET_SHARE:
-                continue
-            changes = {} if facts.config.data.drop_duplicates else {"drop_duplicates": True}
-            out.append(
-                self.finding(
-                    "warning",
-                    f"{near:,} of {len(held):,} {split} texts ({share(near, len(held))}) have a "
-                    f"near copy in training ({exact:,} exact after lowercasing and dropping "
-                    "punctuation)",
-                    f"the {split} score partly measures memory of training texts, so it "
-                    "overstates how the model does on new ones",
-                    fix="drop duplicate texts"
-                    if changes
-                    else "remove near-duplicates from the data before splitting",
-                    changes=changes,
-                )
+            if held and near / len(held) >= QUIET_SHARE:
+                found[split] = (len(held), exact, near)
+        if not found:
+            return []
+        counts = " and ".join(
+            f"{near:,} of {n:,} {split} texts ({share(near, n)})"
+            for split, (n, _, near) in found.items()
+        )
+        exact = sum(e for _, e, _ in found.values())
+        changes = {} if facts.config.data.drop_duplicates else {"drop_duplicates": True}
+        return [
+            self.finding(
+                "warning",
+                f"{counts} have a near copy in training ({exact:,} of them exact after "
+                "lowercasing and dropping punctuation)",
+                "a held-out score on copies of training texts measures memory, so it "
+                "overstates how the model does on new texts",
+                fix="drop duplicate texts"
+                if changes
+                else "remove near-duplicates from the data before it is split",
+                changes=changes,
             )
-        return out
+        ]
 
 
 def remembered(name: str, train: object, held: object, count: Callable[[], tuple[int, int]]) -> Any:

@@ -66,7 +66,8 @@ class StepBudget(Check):
             self.finding(
                 "warning",
                 f"only {total} optimizer steps: {rows:,} training rows at batch size "
-                f"{o.batch_size}{accum} is {per_epoch} steps per epoch × {o.epochs:g} epochs; "
+                f"{o.batch_size}{accum} is {per_epoch} steps per epoch × {o.epochs:g} "
+                f"epoch{'' if o.epochs == 1 else 's'}; "
                 f"method {cfg.model.method} at lr {o.lr or 0:g} needs about {needed}",
                 "too few updates leave the model where it started, and the run still ends "
                 "'completed' at the majority-class score",
