@@ -7,6 +7,7 @@ Every tab is also a panel of its own: :class:`DataPanel`, :class:`ModelPanel`,
 :class:`HyperparametersPanel` (with :class:`LRFinderPanel`), :class:`TrainPanel`,
 :class:`LossCurvesPanel` (any run handle or run directory, live or finished),
 :class:`EvaluatePanel`, :class:`AttributionView` (the Explain tab) and :class:`RunsPanel`.
+:class:`FindingsView` shows the coach's findings (``workbench.coach``) with **Apply**.
 :func:`report` makes a plain PNG + table report of a run that survives notebook export.
 
 Training never blocks the kernel: the engine trains in a worker thread and one pump per
@@ -14,6 +15,7 @@ live view carries events to the widgets at ≤ 4 Hz (see :mod:`widgets.pump`).
 """
 
 from widgets.attribution_view import AttributionView
+from widgets.coach_panel import FindingsView
 from widgets.controls import FieldControl, control_for
 from widgets.curves_panel import LossCurvesPanel
 from widgets.data_panel import DataPanel
@@ -35,6 +37,7 @@ __all__ = [
     "DataPanel",
     "EvaluatePanel",
     "FieldControl",
+    "FindingsView",
     "HyperparametersPanel",
     "LRFinderPanel",
     "LossCurvesPanel",

@@ -6,6 +6,12 @@ examples — most confidently wrong first — from ``test_predictions.jsonl``. T
 labels are untrusted and escaped. Whatever cannot be shown (a failed run, a run still
 training, a run that ended before testing) is said with what to do next.
 
+The coach's findings for the run (``summary["findings"]``: the pre-flight checks and the
+diagnosis of how it went) are shown under the metrics
+(:class:`~widgets.coach_panel.FindingsView`); with the Workbench's shared form (``form``)
+each fix has an **Apply** button that sets those controls for the next **Train**, and the
+form's notice below says what changed.
+
 Each misclassified row has an **Explain** button. In the Workbench it opens that text in the
 Explain tab (``on_explain``); a panel on its own opens an
 :class:`~widgets.attribution_view.AttributionView` below the rows.
@@ -24,6 +30,8 @@ import ipywidgets as w
 
 from widgets import html
 from widgets.charts import png
+from widgets.coach_panel import FindingsView
+from widgets.form import ConfigForm
 from widgets.images import png_image
 from widgets.registry import resolve
 from workbench.plots import confusion_matrix_plot
@@ -54,6 +62,9 @@ class EvaluatePanel(w.VBox):
     on_explain
         Called with ``(row, run)`` when a row's **Explain** button is clicked (the
         Workbench opens its Explain tab); default: an AttributionView opens in this panel.
+    form
+        The shared :class:`~widgets.form.ConfigForm` the findings' **Apply** buttons set
+        (the Workbench passes its own); None shows the findings without buttons.
     """
 
     def __init__(
@@ -62,6 +73,7 @@ class EvaluatePanel(w.VBox):
         *,
         max_examples: int = 50,
         on_explain: Callable[[dict[str, Any], Any], None] | None = None,
+        form: ConfigForm | None = None,
     ) -> None:
         self.max_examples = max_examples
         self.on_explain = on_explain
@@ -72,6 +84,7 @@ class EvaluatePanel(w.VBox):
         self.explain_view: Any = None  # the AttributionView a standalone panel opens
         self.message = w.HTML(html.note(NO_RUN))
         self.metrics = w.HTML()
+        self.findings = FindingsView(form)  # the coach's findings (hidden when none)
         self.generations = w.HTML()  # causal-LM runs: answers before vs after fine-tuning
         self.try_it: Any = None  # causal-LM runs: a TryItBox generating from the run's model
         self.per_class = w.HTML()
@@ -82,6 +95,8 @@ class EvaluatePanel(w.VBox):
         self._parts: list[w.Widget] = [
             self.message,
             self.metrics,
+            self.findings,
+            *([form.notice] if form is not None else []),  # what Apply changed
             self.generations,
             w.HBox([self.per_class, self.confusion]),
             w.HTML("<b>Misclassified test examples</b> (most confident first)"),
@@ -113,9 +128,11 @@ class EvaluatePanel(w.VBox):
         if view.status == "failed" or summary.get("error"):
             error = summary.get("error") or view.message
             self._clear(html.error(f"run failed: {error}\n{FAILED_NEXT}"))
+            self.findings.show(summary.get("findings") or [])  # a pre-flight error's fix
             return
         if summary.get("test_accuracy") is None:
             self._clear(html.note(untested(view)))
+            self.findings.show(summary.get("findings") or [])
             return
         if summary.get("test_perplexity") is not None:  # a causal-LM run
             self._show_lm(view, summary)
@@ -125,6 +142,7 @@ class EvaluatePanel(w.VBox):
         self.metrics.value = html.table(
             [{"metric": k, "value": summary.get(k)} for k in METRIC_KEYS if k in summary]
         )
+        self.findings.show(summary.get("findings") or [])
         per_class = summary.get("test_per_class") or {}
         self.per_class.value = html.table(
             [{"class": name, **scores} for name, scores in per_class.items()],
@@ -149,6 +167,7 @@ class EvaluatePanel(w.VBox):
         self.metrics.value = html.table(
             [{"metric": k, "value": summary.get(k)} for k in LM_METRIC_KEYS if k in summary]
         )
+        self.findings.show(summary.get("findings") or [])
         rows = read_generations(view.run_dir) if view.run_dir else []
         self.generations.value = generations_html(rows)
         per_class = summary.get("test_per_class") or {}
@@ -196,6 +215,7 @@ class EvaluatePanel(w.VBox):
         self.mistakes.children = ()
         self.explain_buttons = []
         self.confusion.value = b""
+        self.findings.show([])
 
 
 CELL = "display:inline-block;vertical-align:top;padding:0 4px"

@@ -2,8 +2,10 @@
 
 :class:`RunState` consumes new events as the pump drains ``handle.history`` and keeps
 only what the views draw: bounded curve buffers (:class:`Downsampler`), the last step,
-the setup facts, the status text. Memory and drawing time stay flat however long the run
-is: a 50k-step run keeps at most ``max_points`` points per curve.
+the setup facts, the status text, and the coach's findings (``findings`` events: the
+pre-flight checks before step 1, the diagnosis when the run ends). Memory and drawing
+time stay flat however long the run is: a 50k-step run keeps at most ``max_points``
+points per curve.
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ class RunState:
         self.summary: dict[str, Any] | None = None
         self.new_eval = False  # an eval arrived since the last check (overfitting test)
         self.overfitting: dict[str, Any] | None = None
+        #: The coach's findings (dicts) by stage: "preflight", "diagnosis".
+        self.findings: dict[str, list[dict[str, Any]]] = {}
         self._beta, self._avg, self._n = smoothing, 0.0, 0
 
     @property
@@ -88,6 +92,11 @@ class RunState:
     @property
     def step(self) -> int:
         return int(self.last_step["step"]) if self.last_step else 0
+
+    @property
+    def all_findings(self) -> list[dict[str, Any]]:
+        """Pre-flight findings, then the diagnosis (what ``summary.json`` keeps)."""
+        return [*self.findings.get("preflight", []), *self.findings.get("diagnosis", [])]
 
     def consume(self, events: list[dict[str, Any]]) -> None:
         """Fold new events in (each event once, in order)."""
@@ -105,6 +114,8 @@ class RunState:
                 self.setup = e
             elif kind == "retry":  # out of memory: the run starts again from step 0
                 self._restart()
+            elif kind == "findings":
+                self.findings[str(e.get("stage", "preflight"))] = list(e.get("findings") or [])
             elif kind == "lr_change":
                 self.lr_changes.append(e["step"])
             elif kind == "status":
@@ -122,6 +133,7 @@ class RunState:
         for name in ("loss", "smoothed", "lr", "val_loss", "val_f1", "val_accuracy"):
             setattr(self, name, Downsampler(max_points))
         self.lr_changes, self.first_step, self.last_step = [], None, None
+        self.findings = {}  # the new attempt checks its own (smaller) batch again
         self._avg, self._n = 0.0, 0
 
     def _step(self, e: dict[str, Any]) -> None:

@@ -6,10 +6,17 @@ once: the run lives in the engine's worker thread) and starts one
 :class:`~widgets.curves_panel.LossCurvesPanel`. The kernel stays free: clicks only set
 flags on the run's control object (CONVENTIONS rule 5).
 
+The coach's findings (:class:`~widgets.coach_panel.FindingsView`) appear below the
+status: the pre-flight checks as soon as the run has made them (before step 1), the
+diagnosis when it ends, each fix with **Apply**, and after the run **Apply & re-run**. A
+run the pre-flight stopped (an ``error`` finding) shows its message in red like any
+failed run, with the finding and its fix below.
+
 Thread ownership: the pump writes the live widgets (``status_label``, ``progress``,
-``progress_text``, ``device_label``, ``message`` and the buttons' state) while a run
-lasts; click callbacks only call the handle and write ``form.notice``. So **Pause** flips
-to **Resume** on the pump's next tick, which a click brings forward (``pump.wake()``).
+``progress_text``, ``device_label``, ``message``, ``findings`` and the buttons' state)
+while a run lasts; click callbacks only call the handle and write the form (its controls
+and ``notice``). So **Pause** flips to **Resume** on the pump's next tick, which a click
+brings forward (``pump.wake()``).
 
 Changing a setting during a run: the learning rate (``restart=False`` in its metadata)
 goes to ``handle.set_lr`` and applies at the next step; anything else says it takes
@@ -25,6 +32,7 @@ from typing import Any
 import ipywidgets as w
 
 from widgets import html, registry
+from widgets.coach_panel import FindingsView
 from widgets.curves_panel import LossCurvesPanel
 from widgets.form import ConfigForm
 from widgets.live import RunState
@@ -79,6 +87,8 @@ class TrainPanel(w.VBox):
         self.progress_text = w.Label("")
         self.device_label = w.Label("")
         self.message = w.HTML()
+        self.findings = FindingsView(self.form, rerun=self.train)
+        self._findings_shown: tuple[list[dict[str, Any]], bool] = ([], False)
         self.curves = LossCurvesPanel(max_points=max_points)
         self.curves.caption.layout.display = "none"  # this panel shows status itself
         self.train_button.on_click(lambda _: self.train())
@@ -94,6 +104,7 @@ class TrainPanel(w.VBox):
                 self.progress_text,
                 self.device_label,
                 self.message,
+                self.findings,
                 self.form.error,
                 self.form.notice,
                 self.curves,
@@ -204,6 +215,7 @@ class TrainPanel(w.VBox):
             self.progress_text,
             self.device_label,
             self.message,
+            self.findings,
             self.train_button,
             self.pause_button,
             self.stop_button,
@@ -229,6 +241,15 @@ class TrainPanel(w.VBox):
         self.pause_button.icon = "play" if status == "paused" and going else "pause"
         self.stop_button.disabled = not going
         self.evaluate_button.disabled = not going
+        self._show_findings(state, ended=final)
+
+    def _show_findings(self, state: RunState, ended: bool) -> None:
+        """Rebuild the findings view only when they changed (the pump ticks at 5 Hz);
+        **Apply & re-run** is offered once the run has ended."""
+        shown = (state.all_findings, ended)
+        if shown != self._findings_shown:
+            self._findings_shown = shown
+            self.findings.show(shown[0], rerun=ended)
 
 
 def progress_text(state: RunState) -> str:

@@ -115,7 +115,7 @@ class Workbench(w.VBox):
         self.train_panel = TrainPanel(
             form=self.form, data=self.data_panel.source, max_points=max_points
         )
-        self.evaluate_panel = EvaluatePanel(on_explain=self._open_in_explain)
+        self.evaluate_panel = EvaluatePanel(on_explain=self._open_in_explain, form=self.form)
         self.explain_view = AttributionView()
         self.runs_panel = RunsPanel(runs_dir or config.run.runs_dir, max_points=max_points)
         panels = {
