@@ -387,3 +387,13 @@ def test_no_check_fires_on_the_default_demo() -> None:
     assert summary["steps"] == 375 and summary["status"] == "completed"
     found = diagnose(cfg, events, summary, d.balance["test"])
     assert found == [], [f.line() for f in found]
+
+
+def test_cli_check_reports_without_training(tiny_bert_dir: str, tmp_path: Path) -> None:
+    argv = _train_argv(tiny_bert_dir, tmp_path)
+    argv = ["check", *[a for a in argv[1:] if a != "--quiet"]]
+    rc, out, err = _cli(argv)
+    assert rc == 0, err
+    assert "plan: 120 train · 15 val · 15 test rows; 4 steps per epoch, 4 steps in all" in out
+    assert "warning: only 4 optimizer steps" in out
+    assert not (tmp_path / "run").exists()  # nothing trained, nothing written

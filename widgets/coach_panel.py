@@ -31,7 +31,7 @@ from traitlets import TraitError
 
 from widgets import html
 from widgets.form import ConfigForm
-from workbench.coach import CHECKS, ORDER, Finding, combined_changes
+from workbench.coach import ORDER, Finding, combined_changes
 
 #: Colour (text and left border) and background of each severity.
 SEVERITY_STYLE = {
@@ -183,52 +183,3 @@ def finding_html(finding: Finding) -> str:
         f"padding:4px 8px;margin:4px 0 2px 0;font-size:13px;line-height:1.4'>"
         f"{''.join(lines)}</div>"
     )
-
-
-def check_settings(config: Any, source: Any = None) -> tuple[list[Finding], int]:
-    """``(findings, checks run)``: the pre-flight checks for ``config`` without training.
-
-    Prepares the data as training would (cached in the kernel, so the next **Train**
-    reuses it) and loads only the tokenizer, for the token lengths. For a catalog model the
-    catalog's sizes and the method's trainable share feed the memory estimate; for other
-    models that check stays silent. Raises the engine's errors (ConfigError, DataError,
-    ModelError) for the caller to show.
-    """
-    from workbench.coach import preflight, token_lengths
-    from workbench.methods import get_method
-    from workbench.models.catalog import find_entry
-    from workbench.models.loading import load_tokenizer, resolve_model
-    from workbench.training.session import prepare_task_data
-
-    data = prepare_task_data(config, source)
-    m = config.model
-    tokenizer = load_tokenizer(resolve_model(m.model), trust_remote_code=m.trust_remote_code)
-    limit = getattr(tokenizer, "model_max_length", None)
-    facts: dict[str, Any] = {
-        "lengths": token_lengths(tokenizer, data),
-        # "no limit" is stored as 1e30: only a real position table counts
-        "max_positions": limit if isinstance(limit, int) and limit < 1_000_000 else None,
-        "device": check_device(config),
-    }
-    entry = find_entry(m.model)
-    if entry is not None:
-        share = get_method(m.method).trainable_fraction_estimate()
-        facts.update(
-            parameters=entry.parameters,
-            trainable=int(entry.parameters * share),
-            hidden_size=entry.hidden_size,
-            num_layers=entry.num_layers,
-        )
-    checks = sum(1 for c in CHECKS.values() if c.stage == "preflight")
-    return preflight(config, data, **facts), checks
-
-
-def check_device(config: Any) -> str:
-    """Where the run would train, for the memory check: ``cuda`` when the config allows it
-    and a GPU is there, else ``cpu``."""
-    import torch
-
-    wanted = config.optim.device
-    if wanted in ("auto", "cuda") and torch.cuda.is_available():
-        return "cuda"
-    return "cpu"

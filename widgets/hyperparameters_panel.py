@@ -30,10 +30,11 @@ import ipywidgets as w
 
 from widgets import html
 from widgets.background import LatestJob
-from widgets.coach_panel import FindingsView, check_settings
+from widgets.coach_panel import FindingsView
 from widgets.form import ConfigForm
 from widgets.lr_finder_panel import LRFinderPanel
 from workbench.config import ConfigError, TrainConfig
+from workbench.training.checkup import check_settings
 
 
 class HyperparametersPanel(w.VBox):

@@ -119,6 +119,18 @@ def build_parser() -> Parser:
     )
     p.add_argument("--quiet", action="store_true", help="No progress bar.")
     add_config_flags(p)
+    p = sub.add_parser(
+        "check",
+        help="Run the coach's pre-flight checks on these settings without training.",
+        description=(
+            "Prepare the data and read the tokenizer as 'train' would, then report what the "
+            "coach sees before step 1: data lost in cleaning, too few steps, small held-out "
+            "splits, imbalance, truncation, leakage, label noise, memory. Exit code 2 when a "
+            "finding is an error, else 0. Takes the same flags as 'train'."
+        ),
+    )
+    p.add_argument("--config", help="YAML file with settings (e.g. a run's config.yaml).")
+    add_config_flags(p)
     p = sub.add_parser("eval", help="Test metrics of a finished run.")
     p.add_argument("--run", required=True, metavar="DIR")
     p.add_argument("--json", action="store_true")

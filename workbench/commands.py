@@ -87,6 +87,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """The coach's pre-flight findings for these settings; exit 2 on an error finding."""
+    from workbench.coach import describe, raise_errors
+    from workbench.coach.base import planned_steps
+    from workbench.training.checkup import check_settings
+    from workbench.training.session import prepare_task_data
+
+    config = config_from_args(args).resolved()
+    findings, checks = check_settings(config)
+    data = prepare_task_data(config)  # cached: check_settings prepared it
+    per_epoch, total = planned_steps(config, len(data.train))
+    sizes = " · ".join(f"{len(getattr(data, s)):,} {s}" for s in ("train", "val", "test"))
+    print(f"plan: {sizes} rows; {per_epoch} steps per epoch, {total} steps in all")
+    for finding in findings:
+        print("\n".join(describe(finding)))
+    if not findings:
+        print(f"no findings: nothing to flag for these settings ({checks} checks ran)")
+    raise_errors(findings)
+    return 0
+
+
 def demo_baseline(handle: Any, summary: dict[str, Any]) -> None:
     """Print the fine-tune next to TF-IDF + logistic regression on the same split."""
     from workbench.baseline import tfidf_baseline

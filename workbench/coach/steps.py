@@ -21,13 +21,19 @@ SMALLEST_BATCH = 8
 MOST_EPOCHS = 30
 
 
+def rate(config: Any) -> float:
+    """The peak learning rate the run uses: the set one, else the method's default."""
+    from workbench.methods import get_method
+
+    return float(config.optim.lr or get_method(config.model.method).default_lr)
+
+
 def needed_steps(config: Any) -> int:
     """Steps the method needs at the configured rate (``min_steps``, more at a lower rate)."""
     from workbench.methods import get_method
 
     method = get_method(config.model.method)
-    lr = config.optim.lr or method.default_lr
-    slower = min(4.0, max(1.0, method.default_lr / lr))
+    slower = min(4.0, max(1.0, method.default_lr / rate(config)))
     return math.ceil(method.min_steps * slower)
 
 
@@ -68,7 +74,7 @@ class StepBudget(Check):
                 f"only {total} optimizer steps: {rows:,} training rows at batch size "
                 f"{o.batch_size}{accum} is {per_epoch} steps per epoch × {o.epochs:g} "
                 f"epoch{'' if o.epochs == 1 else 's'}; "
-                f"method {cfg.model.method} at lr {o.lr or 0:g} needs about {needed}",
+                f"method {cfg.model.method} at lr {rate(cfg):g} needs about {needed}",
                 "too few updates leave the model where it started, and the run still ends "
                 "'completed' at the majority-class score",
                 fix=f"train for {after} steps"

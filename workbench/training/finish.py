@@ -98,12 +98,11 @@ def finish_run(
 def coach_findings(s: Session, log: EventLog, summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The run's pre-flight findings and the coach's diagnosis of how it went; the
     diagnosis is also emitted as a ``findings`` event (the CLI and widgets show it)."""
-    before = [
-        f
-        for e in log.events
-        if e["type"] == "findings" and e.get("stage") == "preflight"
-        for f in e.get("findings", [])
+    # The latest pre-flight only: after an out-of-memory retry the log holds each attempt's.
+    preflights = [
+        e for e in log.events if e["type"] == "findings" and e.get("stage") == "preflight"
     ]
+    before = preflights[-1].get("findings", []) if preflights else []
     balance = getattr(s.data, "balance", None) or {}
     after = diagnose(s.config, log.events, summary, balance.get("test") or None)
     log.emit("findings", stage="diagnosis", findings=[f.to_dict() for f in after])
