@@ -397,3 +397,15 @@ def test_cli_check_reports_without_training(tiny_bert_dir: str, tmp_path: Path) 
     assert "plan: 120 train · 15 val · 15 test rows; 4 steps per epoch, 4 steps in all" in out
     assert "warning: only 4 optimizer steps" in out
     assert not (tmp_path / "run").exists()  # nothing trained, nothing written
+
+
+def test_instability_judges_gradient_norms_against_recent_steps_and_the_clip() -> None:
+    """A converged run's norms shrink to ~0.05; an ordinary early norm of 1.7 is no
+    explosion (seen as a false alarm with a run-wide median), 50 is."""
+
+    def norms(peak: float) -> Callable[[int], float]:
+        return lambda i: peak if i == 24 else (1.0 if i < 20 else 0.05)
+
+    assert CHECKS["instability"].run(run(falling(), grad=norms(1.7))) == []
+    (finding,) = CHECKS["instability"].run(run(falling(), grad=norms(50.0)))
+    assert "gradient norm up to 50 at step 24" in finding.message

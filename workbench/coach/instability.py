@@ -1,8 +1,11 @@
 """Diagnosis: unstable training — loss spikes and gradient-norm explosions.
 
 A spike is a step whose loss is over twice the median of the 20 steps before it and at
-least 1 nat above it; an explosion a pre-clipping gradient norm over 10× the run's median.
-The first tenth of the run (warmup, a random head) is not judged. Both usually mean a
+least 1 nat above it; an explosion a pre-clipping gradient norm over 10× the median of the
+20 steps before it and over 10× the clipping threshold (a norm the clipping cuts down to
+size is harmless; late in a run the norms shrink, so a run-wide median would flag every
+ordinary step as an explosion). The first tenth of the run (warmup, a random head) is not
+judged. Both usually mean a
 learning rate too high for the method, too little warmup, or no gradient clipping.
 """
 
@@ -27,6 +30,16 @@ def spikes(losses: list[float], start: int) -> list[int]:
     return out
 
 
+def explosions(norms: list[float], start: int, clip: float) -> list[int]:
+    """Indexes of gradient-norm explosions from ``start`` on (``clip`` 0: no clipping)."""
+    out = []
+    for i in range(max(start, 1), len(norms)):
+        before = float(np.median(norms[max(0, i - WINDOW) : i]))
+        if before > 0 and norms[i] > EXPLOSION * max(before, clip):
+            out.append(i)
+    return out
+
+
 class Instability(Check):
     name = "instability"
     stage = "diagnosis"
@@ -39,9 +52,8 @@ class Instability(Check):
         start = len(steps) // 10
         losses = [float(e["loss"]) for e in steps]
         spiked = spikes(losses, start)
-        norms = np.asarray([float(e.get("grad_norm") or 0.0) for e in steps])
-        median = float(np.median(norms[norms > 0])) if (norms > 0).any() else 0.0
-        exploded = [i for i in range(start, len(norms)) if median and norms[i] > EXPLOSION * median]
+        norms = [float(e.get("grad_norm") or 0.0) for e in steps]
+        exploded = explosions(norms, start, facts.config.regularization.max_grad_norm)
         if not spiked and not exploded:
             return []
         parts = []
@@ -50,9 +62,10 @@ class Instability(Check):
             parts.append(f"{len(spiked)} loss spike{'s' if len(spiked) > 1 else ''} (step {at})")
         if exploded:
             peak = int(max(exploded, key=lambda i: norms[i]))
+            before = float(np.median(norms[max(0, peak - WINDOW) : peak]))
             parts.append(
                 f"gradient norm up to {norms[peak]:.3g} at step {steps[peak]['step']} "
-                f"(median {median:.3g})"
+                f"(median of the {WINDOW} steps before: {before:.3g})"
             )
         o, reg = facts.config.optim, facts.config.regularization
         changes: dict[str, object] = {}
