@@ -292,3 +292,15 @@ def test_a_run_the_preflight_stopped_shows_its_error_and_the_fix(few_steps: Trai
     assert [f.check for f in tp.findings.findings] == ["memory"]
     tp.findings.apply_buttons[0].click()
     assert (tp.form.config().optim.batch_size, tp.form.config().optim.grad_accum) == (16, 2)
+
+
+def test_the_shareable_report_carries_the_findings_as_plain_html() -> None:
+    """``wb.report()`` is what survives export: its HTML lists the coach's findings."""
+    from widgets.report import RunReport
+
+    finding = Finding("chance", "warning", "test accuracy 0.333 <b>at chance</b>", "why", "fix")
+    page = RunReport(
+        "run", b"", {"status": "completed"}, findings=[finding.to_dict()]
+    )._repr_html_()
+    assert "test accuracy 0.333 &lt;b&gt;at chance&lt;/b&gt;" in page
+    assert "<b>at chance</b>" not in page

@@ -16,8 +16,9 @@ owns the panel that contains it calls :meth:`FindingsView.show` (the Train tab's
 Hyperparameters tab's check worker, the Evaluate panel under its lock); the buttons' clicks
 run on the kernel's main thread and write only the form's controls and notice.
 
-:func:`check_settings` runs the pre-flight checks on demand, without loading the model's
-weights (the Hyperparameters tab's **Check settings**).
+The Hyperparameters tab's **Check settings** runs the pre-flight checks on demand with
+:func:`workbench.training.checkup.check_settings` (no model weights loaded) and shows the
+result here.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from typing import Any
 
 from widgets import html
 from widgets.charts import png
+from widgets.coach_panel import as_findings, finding_html
 from workbench.plots import new_figure, plot_training_curves
 
 METRICS = (
@@ -39,11 +40,20 @@ METRICS = (
 class RunReport:
     """Curves PNG + metrics of one run; ``_repr_html_``, ``_repr_png_`` and ``save()``."""
 
-    def __init__(self, title: str, png: bytes, metrics: dict[str, Any], message: str = ""):
+    def __init__(
+        self,
+        title: str,
+        png: bytes,
+        metrics: dict[str, Any],
+        message: str = "",
+        findings: list[dict[str, Any]] | None = None,
+    ):
         self.title = title
         self.png = png
         self.metrics = metrics
         self.message = message
+        #: The coach's findings (summary.json), shown under the table in the HTML.
+        self.findings = findings or []
 
     def _repr_png_(self) -> bytes:
         return self.png
@@ -57,9 +67,10 @@ class RunReport:
         )
         rows = [{"metric": k, "value": v} for k, v in self.metrics.items()]
         message = html.error(self.message) if self.message else ""
+        coach = "".join(finding_html(f) for f in as_findings(self.findings))
         return (
             f"<div><h4>{_html.escape(self.title)}</h4>{message}{image}"
-            f"{html.table(rows, ['metric', 'value']) if rows else ''}</div>"
+            f"{html.table(rows, ['metric', 'value']) if rows else ''}{coach}</div>"
         )
 
     def save(self, path: str | Path) -> Path:
@@ -98,4 +109,4 @@ def report(source: Any) -> RunReport:
         table.set_fontsize(9)
         table.scale(1.0, 1.2)
     message = str(summary.get("error") or view.message or "")
-    return RunReport(title, png(fig, dpi=90), metrics, message)
+    return RunReport(title, png(fig, dpi=90), metrics, message, summary.get("findings"))
