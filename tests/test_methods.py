@@ -83,7 +83,8 @@ def test_l2sp_anchors_the_pretrained_weights_not_the_new_head(
     from workbench.config import TrainConfig
     from workbench.regularization.l2sp import L2SP
 
-    cfg = TrainConfig().replace(model=tiny_bert_dir, method=method, l2sp=0.5, freeze_layers=1)
+    knobs = {"freeze_layers": 1} if method == "freeze" else {}
+    cfg = TrainConfig().replace(model=tiny_bert_dir, method=method, l2sp=0.5, **knobs)
     model = get_method(method).apply(_load(tiny_bert_dir), cfg.model)
     reg = L2SP()
     reg.on_model_ready(model, cfg)
