@@ -20,7 +20,7 @@ Scenarios:
 ``tiny``        150 distinct tickets, IA3 with its defaults.
 ``imbalanced``  600 tickets, 80 / 15 / 5 %, a head-only probe picking checkpoints by
                 accuracy.
-``long``        400 tickets of ~190 tokens whose telling sentence comes last (after a
+``long``        400 tickets of ~160 tokens whose telling sentence comes last (after a
                 quoted earlier message); full fine-tune at the default max_length 128.
 """
 
