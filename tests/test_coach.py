@@ -385,6 +385,7 @@ def test_no_check_fires_on_the_default_demo() -> None:
     events = [json.loads(line) for line in (DEMO_RUN / "events.jsonl").read_text().splitlines()]
     summary = json.loads((DEMO_RUN / "summary.json").read_text())
     assert summary["steps"] == 375 and summary["status"] == "completed"
+    assert summary["findings"] == []  # what the engine itself said at the end of the run
     found = diagnose(cfg, events, summary, d.balance["test"])
     assert found == [], [f.line() for f in found]
 
