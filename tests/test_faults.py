@@ -98,8 +98,10 @@ def test_out_of_memory_on_the_cli_is_one_line_with_exit_2(
     rc = main([*argv, "--batch-size", "8", "--out", str(tmp_path / "run"), "--quiet"])
     err = capsys.readouterr().err
     assert rc == 2, err
-    lines = err.splitlines()
+    # The coach's pre-flight warnings (tiny data, few steps) come first; the error is one line.
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and lines[0].startswith("error: out of memory at batch_size 8"), err
+    assert err.rstrip().endswith(lines[0]), err
     assert "Traceback" not in err
 
 

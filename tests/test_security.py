@@ -164,6 +164,24 @@ def render_report(a: str, b: str, c: str) -> str:
     return RunReport(a, b"\x89PNG", {b: c, "f1": 0.5}, message=c)._repr_html_()
 
 
+def render_finding(a: str, b: str, c: str) -> str:
+    """A coach finding as the Train/Evaluate tabs and the report show it (all user strings:
+    a label or column name can end up in a message, a setting value in ``changes``)."""
+    from widgets.coach_panel import finding_html
+    from workbench.coach import Finding
+
+    finding = Finding(a or "check", "warning", b, c, fix=a, changes={"text_column": c, "lr": 0.1})
+    return finding_html(finding)
+
+
+def render_report_findings(a: str, b: str, c: str) -> str:
+    from widgets.report import RunReport
+    from workbench.coach import Finding
+
+    finding = Finding("chance", "error", a, b, fix=c, changes={"label_column": b})
+    return RunReport("r", b"", {}, findings=[finding.to_dict()])._repr_html_()
+
+
 def render_comparison_widget(a: str, b: str, c: str) -> str:
     from widgets.compare import Comparison, Picture
 
@@ -225,6 +243,8 @@ RENDERERS = {
     "widgets.html.frame_table": render_frame_table,
     "widgets.html.error/note/cell/pre": render_messages,
     "widgets.report.RunReport": render_report,
+    "widgets.report.RunReport findings": render_report_findings,
+    "widgets.coach_panel finding": render_finding,
     "widgets.compare.Comparison": render_comparison_widget,
     "widgets.evaluate_panel mistakes": render_mistake_row,
     "widgets.curves_panel overfitting": render_overfitting,
@@ -260,6 +280,7 @@ def test_the_renderer_list_covers_every_module_that_writes_html() -> None:
         "workbench/attribution/html.py",
         "workbench/attribution/llm_html.py",
         "widgets/try_it.py",
+        "widgets/coach_panel.py",  # finding_html: "widgets.coach_panel finding"
     }
     writers = set()
     for folder in ("widgets", "workbench"):
