@@ -99,8 +99,12 @@ class StepRecorder:
             self.first_loss_at = time.time() if at is None else at
         self.losses.append(float(value))
 
-    def result(self, steps: int, last: int) -> dict[str, Any]:
-        """The arm-run's numbers; checks that exactly ``steps`` steps were recorded."""
+    def result(self, steps: int, last: int, timed_from: int = 1) -> dict[str, Any]:
+        """The arm-run's numbers; checks that exactly ``steps`` steps were recorded.
+
+        Throughput counts the steps after the first ``timed_from``: the window runs from
+        the end of step ``timed_from`` to the end of step ``steps``.
+        """
         if len(self.step_ends) != steps or len(self.losses) != steps:
             raise RuntimeError(
                 f"expected {steps} steps, recorded {len(self.step_ends)} step ends and "
@@ -108,14 +112,20 @@ class StepRecorder:
             )
         if len(self.batches) < steps:
             raise RuntimeError(f"expected {steps} batches, the collator saw {len(self.batches)}")
+        if not 1 <= timed_from < steps:
+            raise ValueError(f"timed_from must be in [1, {steps - 1}]; got {timed_from}")
         trained = self.batches[:steps]  # later collations (look-ahead, evaluation) not trained
-        window = self.step_ends[-1] - self.step_ends[0]
-        timed = trained[1:]
+        window = self.step_ends[-1] - self.step_ends[timed_from - 1]
+        timed = trained[timed_from:]
         real = sum(b.real_tokens for b in trained)
         padded = sum(b.padded_tokens for b in trained)
         assert self.first_loss_at is not None
         seconds = [b - a for a, b in zip(self.step_ends, self.step_ends[1:], strict=False)]
-        per_step = [b.real_tokens / t for b, t in zip(timed, seconds, strict=True) if t > 0]
+        per_step = [
+            b.real_tokens / t
+            for b, t in zip(timed, seconds[timed_from - 1 :], strict=True)
+            if t > 0
+        ]
         useful = sum(self.flops.step(b.lengths) for b in timed) if self.flops else None
         return {
             "steps": steps,
@@ -123,7 +133,8 @@ class StepRecorder:
             "tokens_per_s": sum(b.real_tokens for b in timed) / window if window else None,
             "padding_waste": 1.0 - real / padded if padded else 0.0,
             "tokens_per_s_median_step": statistics.median(per_step) if per_step else None,
-            "seconds_per_step": window / (steps - 1) if steps > 1 else None,
+            "seconds_per_step": window / len(timed),
+            "timed_from": timed_from,
             "time_to_first_loss_s": self.first_loss_at - self.launched_at,
             "final_loss": statistics.fmean(self.losses[-last:]),
             "losses": self.losses,

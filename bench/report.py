@@ -28,7 +28,9 @@ FINDINGS = Path(__file__).resolve().parent / "findings.md"
 FINDINGS_LM = Path(__file__).resolve().parent / "findings-lm.md"
 
 # (title, numerator arm, denominator arm): the comparisons the report makes.
+AA = ("B-again / B, A/A: the same arm twice", "B-again", "B")
 RATIOS = (
+    AA,
     ("B / A, both length-grouped", "B", "A"),
     ("B / A at equal padding, both random", "B-random", "A-random"),
     ("D / A, floor vs Trainer (length-grouped)", "D", "A"),
@@ -94,15 +96,48 @@ def median_of(runs: Sequence[Result], key: str) -> float | None:
     return statistics.median(values) if values else None
 
 
-def paired_ratio(results: Sequence[Result], num: str, den: str, key: str) -> float | None:
-    """Median over repeats of ``num[key] / den[key]`` within the same repeat."""
+def paired_ratios(results: Sequence[Result], num: str, den: str, key: str) -> list[float]:
+    """``num[key] / den[key]`` within each repeat (the same moment's machine), by repeat."""
     runs = {(r["arm"], r["repeat"]): r for r in results}
-    ratios = [
+    return [
         runs[(num, k)][key] / runs[(den, k)][key]
-        for (arm, k) in runs
+        for (arm, k) in sorted(runs, key=lambda x: x[1])
         if arm == num and (den, k) in runs and runs[(den, k)][key]
     ]
+
+
+def paired_ratio(results: Sequence[Result], num: str, den: str, key: str) -> float | None:
+    """Median over repeats of ``num[key] / den[key]`` within the same repeat."""
+    ratios = paired_ratios(results, num, den, key)
     return statistics.median(ratios) if ratios else None
+
+
+def aa_spread(results: Sequence[Result], key: str) -> float | None:
+    """The A/A spread: the largest ``|B-again / B - 1|`` over the repeats, for ``key``.
+
+    B and B-again are the same arm (same engine, batches and seed) run twice in each
+    repeat: whatever separates them is the harness and the machine, not the code. A ratio
+    between other arms that stays within this spread of 1.0 is not a measured difference.
+    """
+    ratios = paired_ratios(results, AA[1], AA[2], key)
+    return max(abs(r - 1) for r in ratios) if ratios else None
+
+
+def ratio_cell(results: Sequence[Result], num: str, den: str, key: str) -> str:
+    """``median× (min–max)`` of the per-repeat ratios; just the median for one repeat."""
+    ratios = paired_ratios(results, num, den, key)
+    if not ratios:
+        return "–"
+    cell = f"{statistics.median(ratios):.2f}×"
+    return cell + (f" ({min(ratios):.2f}–{max(ratios):.2f})" if len(ratios) > 1 else "")
+
+
+def beyond_aa(results: Sequence[Result], num: str, den: str, key: str) -> str:
+    """Does the median ratio differ from 1 by more than the A/A spread (same metric)?"""
+    ratio, spread = paired_ratio(results, num, den, key), aa_spread(results, key)
+    if ratio is None or spread is None or (num, den) == (AA[1], AA[2]):
+        return "–"
+    return "yes" if abs(ratio - 1) > spread else "no"
 
 
 def loss_gap(groups: dict[str, list[Result]], num: str, den: str) -> float | None:
@@ -152,46 +187,72 @@ def results_table(groups: dict[str, list[Result]], labels: dict[str, tuple[str, 
 
 
 def ratios_table(results: Sequence[Result], groups: dict[str, list[Result]]) -> str:
+    spread = aa_spread(results, "tokens_per_s")
     rows = [
-        "| Comparison | Samples/s | Real tokens/s | Real tokens/s, median step | Final-loss gap |",
-        "|---|--:|--:|--:|--:|",
+        "| Comparison | Samples/s | Real tokens/s | Real tokens/s, median step "
+        "| Outside the A/A spread? | Final-loss gap |",
+        "|---|--:|--:|--:|:-:|--:|",
     ]
     for title, num, den in RATIOS:
         if num not in groups or den not in groups:
             continue
         gap = loss_gap(groups, num, den)
         rows.append(
-            f"| {title} | {_fmt(paired_ratio(results, num, den, 'samples_per_s'), '.2f', '×')} "
-            f"| {_fmt(paired_ratio(results, num, den, 'tokens_per_s'), '.2f', '×')} "
-            f"| {_fmt(paired_ratio(results, num, den, 'tokens_per_s_median_step'), '.2f', '×')} "
+            f"| {title} | {ratio_cell(results, num, den, 'samples_per_s')} "
+            f"| {ratio_cell(results, num, den, 'tokens_per_s')} "
+            f"| {ratio_cell(results, num, den, 'tokens_per_s_median_step')} "
+            f"| {beyond_aa(results, num, den, 'tokens_per_s')} "
             f"| {_fmt(None if gap is None else 100 * gap, '+.2f', ' %')} |"
         )
+    if spread is None:
+        rows += [
+            "",
+            "No A/A arm ran (add `B-again` to `--arms`): the ratios have no noise yardstick.",
+        ]
+    else:
+        median_step = aa_spread(results, "tokens_per_s_median_step")
+        rows += [
+            "",
+            f"A/A spread: B-again / B, the same arm run twice per repeat, is at most "
+            f"{100 * spread:.1f} % from 1.0 in real tokens/s over the window"
+            + (f" ({100 * median_step:.1f} % by the median step)" if median_step else "")
+            + ". A ratio within that distance of 1.0 is not a measured difference "
+            '("Outside the A/A spread?": no). Cells: median of the per-repeat ratios '
+            "(lowest–highest repeat).",
+        ]
     return "\n".join(rows)
 
 
+def aa_note(results: Sequence[Result], key: str) -> str:
+    spread = aa_spread(results, key)
+    return "" if spread is None else f"; A/A spread ±{100 * spread:.1f} %"
+
+
 def goal_lines(results: Sequence[Result], groups: dict[str, list[Result]]) -> list[str]:
-    """The issue's two goals, checked on the arms that measure them."""
+    """The issue's goals, checked on the arms that measure them, each ratio with the A/A
+    spread of its metric beside it."""
     lines = []
     speed = paired_ratio(results, "B-random", "A-random", "tokens_per_s")
     if speed is not None:
         met = "met" if speed >= SPEED_GOAL else "NOT met"
         lines.append(
             f"- Engine throughput ≥ {SPEED_GOAL:.1f}× Trainer at equal padding (real tokens/s, "
-            f"B-random / A-random): **{met}** ({speed:.2f}×)."
+            f"B-random / A-random): **{met}** ({speed:.2f}×{aa_note(results, 'tokens_per_s')})."
         )
     default = paired_ratio(results, "B", "A", "tokens_per_s")
     if default is not None:
         met = "met" if default >= DEFAULT_BATCHING_GOAL else "NOT met"
         lines.append(
             f"- Engine with its default batching ≥ {DEFAULT_BATCHING_GOAL:.1f}× the Trainer "
-            f"(length-grouped), real tokens/s, B / A: **{met}** ({default:.2f}×)."
+            f"(length-grouped), real tokens/s, B / A: **{met}** "
+            f"({default:.2f}×{aa_note(results, 'tokens_per_s')})."
         )
     widget = paired_ratio(results, "C", "B", "samples_per_s")
     if widget is not None:
         met = "met" if widget >= WIDGET_GOAL else "NOT met"
         lines.append(
             f"- Live widget attached ≥ {WIDGET_GOAL:.2f}× headless (samples/s, C / B): "
-            f"**{met}** ({widget:.3f}×)."
+            f"**{met}** ({widget:.3f}×{aa_note(results, 'samples_per_s')})."
         )
     waste = median_of(groups.get("B", []), "padding_waste")
     if waste is not None:
@@ -209,7 +270,8 @@ def goal_lines(results: Sequence[Result], groups: dict[str, list[Result]]) -> li
     lm = paired_ratio(results, "B-lm", "A-lm", "tokens_per_s")
     if lm is not None:
         lines.append(
-            f"- Causal LM + LoRA, engine / Trainer (real tokens/s, B-lm / A-lm): {lm:.2f}× "
+            f"- Causal LM + LoRA, engine / Trainer (real tokens/s, B-lm / A-lm): {lm:.2f}×"
+            f"{aa_note(results, 'tokens_per_s').replace(';', ',')} "
             "(no goal set; the issue asks for the comparison)."
         )
     for num, den in (("B", "A"), ("B-random", "A-random")):
@@ -253,13 +315,16 @@ def per_run_table(groups: dict[str, list[Result]]) -> str:
     rows = [f"| Arm | {head} |", "|---|" + "--:|" * repeats]
     for name, runs in groups.items():
         cells = " | ".join(
-            f"{r['samples_per_s']:.1f} ({r['seconds_per_step']:.2f} s/step)" for r in runs
+            f"{r['samples_per_s']:.1f} ({r['seconds_per_step']:.2f} s/step"
+            + (f", #{r['position'] + 1}" if "position" in r else "")
+            + ")"
+            for r in sorted(runs, key=lambda r: r["repeat"])
         )
         rows.append(f"| {name} | {cells} |")
     return "\n".join(rows)
 
 
-def settings_lines(s: BenchSettings, repeats: int, order: Sequence[str]) -> list[str]:
+def settings_lines(s: BenchSettings, rounds: Sequence[Sequence[str]]) -> list[str]:
     task = (
         [
             "- Task: causal-LM instruction tuning; the engine's `lora` method (its defaults: "
@@ -285,8 +350,17 @@ def settings_lines(s: BenchSettings, repeats: int, order: Sequence[str]) -> list
         )
         + ("; torch.compile in every arm" if s.compile else "")
         + "; dynamic padding.",
-        f"- {repeats} repeat(s), arms interleaved in the order {' '.join(order)} within each "
-        "repeat; one fresh process per arm-run. Tables show medians over the repeats.",
+        f"- {len(rounds)} repeat(s), every arm once per repeat, one fresh process per arm-run, "
+        "in this order: "
+        + "; ".join(f"repeat {k + 1}: {' '.join(order)}" for k, order in enumerate(rounds))
+        + ". Before the first repeat, one untimed process imports what the arms import and "
+        "reads the model and data files. Tables show medians over the repeats.",
+        f"- Throughput counts steps {s.timed_from + 1}..{s.steps}, the same in every arm "
+        + (
+            "(step 1 carries one-off costs)."
+            if s.timed_from == 1
+            else f"(steps 1..{s.timed_from} carry one-off costs: allocation, first shapes)."
+        ),
         f"- Final loss: mean training loss of the last {s.last_losses} steps.",
     ]
 
@@ -303,32 +377,34 @@ def render(
     results: Sequence[Result],
     labels: dict[str, tuple[str, str]],
     machine: dict[str, str],
-    order: Sequence[str],
-    repeats: int,
+    rounds: Sequence[Sequence[str]],
     elapsed_s: float,
 ) -> str:
     """The whole Markdown report."""
-    groups = by_arm(results)
+    repeats = len(rounds)
+    # arms in the order they were asked for (the first repeat's order is random)
+    groups = {name: by_arm(results)[name] for name in labels if name in by_arm(results)}
     threads = sorted({r["torch_threads"] for r in results})
     parts = [
         "# Training throughput: Workbench engine vs Hugging Face Trainer"
         + (" (causal LM + LoRA)" if s.task == "causal-lm" else ""),
         "",
         f"_Generated by `bench/run.py` (`make bench{'-lm' if s.task == 'causal-lm' else ''}`) "
-        f"on {machine['date']}; the run took "
-        f"{elapsed_s / 60:.1f} min. Do not edit by hand._",
+        f"on {machine['date']} at rev {machine.get('revision', '?')}; the run took "
+        f"{elapsed_s / 60:.1f} min. Raw output: `{machine.get('raw', 'not kept')}`; "
+        "`python bench/run.py --render RAW` regenerates this report. Do not edit by hand._",
         "",
         "## Machine",
         "",
         f"- CPU: {machine['cpu']}; torch threads per arm-run: {', '.join(map(str, threads))}.",
         f"- Software: {machine['software']}.",
-        f"- Load average (1/5/15 min) when the report was written: {machine['load']}. Other "
+        f"- Load average (1/5/15 min): {machine['load']}. Other "
         "jobs may share the machine: absolute numbers move with them, paired ratios less so.",
-        gpu_line(s),
+        gpu_line(s, machine.get("gpu")),
         "",
         "## Settings",
         "",
-        *settings_lines(s, repeats, order),
+        *settings_lines(s, rounds),
         "",
         f"## Results (median of {repeats})",
         "",
@@ -342,7 +418,7 @@ def render(
         "",
         *goal_lines(results, groups),
         "",
-        "## Every run: samples/s (seconds per step)",
+        "## Every run: samples/s (seconds per step, place in its repeat's order)",
         "",
         per_run_table(groups),
         "",
@@ -369,11 +445,9 @@ def method_text(s: BenchSettings) -> str:
     return METHOD_LM_ARMS.strip() + "\n- " + common
 
 
-def gpu_line(s: BenchSettings) -> str:
+def gpu_line(s: BenchSettings, name: str | None = None) -> str:
     if s.device == "cuda":
-        import torch
-
-        return f"- GPU: {torch.cuda.get_device_name()} (every arm trains on it)."
+        return f"- GPU: {name or 'CUDA'} (every arm trains on it)."
     return (
         "- GPU: none. This report is CPU-only: MFU and peak GPU memory are **not measured** "
         "here (`python bench/run.py --device cuda` adds them on a CUDA machine)."

@@ -34,6 +34,7 @@ class BenchSettings:
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     last_losses: int = 5  # "final loss" = mean training loss of the last this-many steps
+    timed_from: int = 1  # throughput counts the steps after this many (one-off costs first)
     device: str = "cpu"  # "cpu" or "cuda": every arm trains there (bf16 autocast on CUDA)
     compile: bool = False  # torch.compile in every arm (Trainer: torch_compile=True)
     task: str = "text-classification"  # or "causal-lm" (the arms of bench/lm_arms.py)

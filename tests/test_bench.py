@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-ARMS = ("A", "B", "C", "D", "A-random", "B-random")
+ARMS = ("A", "B", "B-again", "C", "D", "A-random", "B-random")
 NUMBER = re.compile(r"^\d+(\.\d+)?( %)?$")
 
 
@@ -53,7 +53,8 @@ def check_measured(rows: dict[str, list[str]], col: dict[str, int], arms: tuple[
 
 @pytest.mark.slow
 def test_quick_benchmark_reports_a_row_of_numbers_per_arm(tmp_path: Path) -> None:
-    text, rows, col = run_quick(tmp_path / "bench.md")
+    raw = tmp_path / "raw.json"
+    text, rows, col = run_quick(tmp_path / "bench.md", "--json", str(raw))
     waste, final = col["Padding waste"], col["Final loss"]
     check_measured(rows, col, ARMS)
     # B and D train on the same batches from the same seed: the same padding waste, and
@@ -64,6 +65,19 @@ def test_quick_benchmark_reports_a_row_of_numbers_per_arm(tmp_path: Path) -> Non
     assert "C / B, live widget attached vs headless" in text  # arm C ran in the same rounds
     # B and C run the same engine on the same batches; only the live panel differs
     assert rows["C"][waste] == rows["B"][waste] and rows["C"][final] == rows["B"][final]
+    # the A/A pair: B run twice in the round, the same batches and losses, its spread printed
+    assert rows["B-again"][waste] == rows["B"][waste] and rows["B-again"][final] == rows["B"][final]
+    assert "B-again / B, A/A" in text and "A/A spread: B-again / B" in text
+    # the committed raw output regenerates the report without measuring
+    again = tmp_path / "again.md"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--render", str(raw), "--out", str(again)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert again.read_text(encoding="utf-8") == text
 
 
 LM_ARMS = ("A-lm", "B-lm", "B-lm-packed", "B-lm-full-logits")

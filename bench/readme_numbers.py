@@ -1,0 +1,238 @@
+"""The README's benchmark numbers, regenerated from committed raw outputs in ``bench/results/``.
+
+    python bench/readme_numbers.py            # print the blocks
+    python bench/readme_numbers.py --write    # and replace them in README.md, bench/findings.md
+
+Each block sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` in the target file
+and is rebuilt here from one raw output, whose date, machine, load average and git
+revision it quotes:
+
+* ``bench-table`` (README *Benchmarks*): the ratios of the latest ``bench/run.py`` run
+  (``bench-<date>.json``), each with its range over the repeats and whether it lies outside
+  the A/A spread (arm B run twice), and the goals it meets or misses;
+* ``adamw`` (README) and ``adamw-table`` (``bench/findings.md``, appended to
+  ``docs/benchmarks.md``): ``bench/adamw_check.py``'s optimizer-step timings
+  (``adamw-<date>.json``);
+* ``ig-cost`` (README): ``bench/attribution_speed.py``'s cost of layer integrated
+  gradients against the passes it cannot avoid (``attribution_speed-<date>.json``).
+
+The newest file of each kind is used unless one is named (``--bench FILE`` …). After
+``--write``, ``python bench/report.py docs/benchmarks.md`` carries the findings into the
+generated report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+from pathlib import Path
+from typing import Any
+
+from provenance import ROOT, describe
+from report import AA, RATIOS, aa_spread, loss_gap, paired_ratio, paired_ratios
+
+RESULTS = ROOT / "bench" / "results"
+README = ROOT / "README.md"
+FINDINGS = ROOT / "bench" / "findings.md"
+README_ROWS = {  # the comparisons the README shows, in its words
+    AA[0]: "B-again / B: arm B run twice (A/A)",
+    "B / A, both length-grouped": "B / A, both length-grouped",
+    "B / A at equal padding, both random": "B / A at equal padding (random batches, the same)",
+    "D / A, floor vs Trainer (length-grouped)": "D / A, bare PyTorch loop vs Trainer",
+    "B / D, engine vs floor (same batches)": "B / D, our engine vs bare loop, same batches",
+    "C / B, live widget attached vs headless": "C / B, live Train panel attached vs headless",
+}
+
+
+def newest(pattern: str) -> Path:
+    found = sorted(RESULTS.glob(pattern))
+    if not found:
+        raise SystemExit(f"no raw output bench/results/{pattern}: run the benchmark first")
+    return found[-1]
+
+
+def load(path: Path) -> dict[str, Any]:
+    record: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    record["path"] = str(path.relative_to(ROOT))
+    return record
+
+
+def cell(results: list[dict[str, Any]], num: str, den: str, key: str) -> str:
+    ratios = paired_ratios(results, num, den, key)
+    med = statistics.median(ratios)
+    return f"{med:.2f}× ({min(ratios):.2f}–{max(ratios):.2f})"
+
+
+def bench_table(record: dict[str, Any]) -> str:
+    """The README's table of ratios and goals from a ``bench/run.py`` raw output."""
+    results, s = record["results"], record["settings"]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        groups.setdefault(r["arm"], []).append(r)
+    spread = aa_spread(results, "tokens_per_s")
+    assert spread is not None, "the run has no A/A arm (B-again)"
+    rows = [
+        "| Comparison | Samples/s | Real tokens/s | Outside the A/A spread? | Final-loss gap |",
+        "|---|--:|--:|:-:|--:|",
+    ]
+    for title, num, den in RATIOS:
+        if title not in README_ROWS or num not in groups or den not in groups:
+            continue
+        ratio = paired_ratio(results, num, den, "tokens_per_s")
+        outside = "–" if title == AA[0] else ("yes" if abs(ratio - 1) > spread else "no")
+        gap = loss_gap(groups, num, den)
+        rows.append(
+            f"| {README_ROWS[title]} | {cell(results, num, den, 'samples_per_s')} "
+            f"| {cell(results, num, den, 'tokens_per_s')} | {outside} "
+            f"| {'–' if gap is None else f'{100 * gap:+.2f} %'.replace('-', '−')} |"
+        )
+    repeats = len(record["rounds"])
+    head = (
+        f"**Latest run: {describe(record)}** ({repeats} repeats, {record['wall_s'] / 60:.1f} "
+        f"min; minilm-l6 on tweets, batch {s['batch_size']}, {s['steps']} steps, throughput "
+        f"over steps {s['timed_from'] + 1}..{s['steps']}, fp32, every arm on fused AdamW; "
+        "the arms in a new random order each repeat; medians of the per-repeat ratios, "
+        f"lowest–highest repeat in brackets; raw output `{record['path']}`):"
+    )
+    aa = (
+        f"The A/A pair — the same arm twice in every repeat — differs by up to "
+        f"{100 * spread:.1f} % in real tokens/s: a ratio closer to 1.0 than that is not a "
+        "measured difference."
+    )
+    return "\n".join([head, "", *rows, "", aa, "", *goals(record, groups, spread)])
+
+
+def goals(record: dict[str, Any], groups: dict[str, Any], spread: float) -> list[str]:
+    """One line per goal: met or not, with the measured value and the A/A spread."""
+    results = record["results"]
+
+    def ratio(num: str, den: str, key: str = "tokens_per_s") -> float:
+        value = paired_ratio(results, num, den, key)
+        assert value is not None, (num, den)
+        return value
+
+    def verdict(ok: bool) -> str:
+        return "**met**" if ok else "**not met**"
+
+    equal, default = ratio("B-random", "A-random"), ratio("B", "A")
+    widget = ratio("C", "B", "samples_per_s")
+    waste = statistics.median(r["padding_waste"] for r in groups["B"])
+    gaps = [loss_gap(groups, "B", "A"), loss_gap(groups, "B-random", "A-random")]
+    pm = f"A/A ±{100 * spread:.1f} %"
+    return [
+        f"- Engine ≥ 1.0× the Trainer at equal padding (real tokens/s): {verdict(equal >= 1.0)} "
+        f"({equal:.2f}×; {pm}" + (": within the noise)." if abs(equal - 1) <= spread else ")."),
+        f"- Engine with its default batching ≥ 1.3× the Trainer: {verdict(default >= 1.3)} "
+        f"({default:.2f}×).",
+        f"- Live Train panel ≥ 0.97× headless (samples/s): {verdict(widget >= 0.97)} "
+        f"({widget:.2f}×; {pm}).",
+        f"- Padding waste of our default batching ≤ 5 %: {verdict(waste <= 0.05)} "
+        f"({100 * waste:.1f} %).",
+        "- Final loss within 2 % of the Trainer's: "
+        + verdict(all(g is not None and abs(g) <= 0.02 for g in gaps))
+        + " ("
+        + " and ".join(f"{100 * g:+.2f} %".replace("-", "−") for g in gaps if g is not None)
+        + ").",
+        f"- `make bench` within 15 min: {verdict(record['wall_s'] <= 15 * 60)} "
+        f"({record['wall_s'] / 60:.1f} min).",
+    ]
+
+
+def adamw(record: dict[str, Any]) -> tuple[str, str]:
+    """(README sentence, findings table) from a ``bench/adamw_check.py`` raw output."""
+    s = record["summary"]
+    loop, fused = s["for-loop"], s["fused"]
+    ratio, aa = s["for-loop / fused"], s["fused-again / fused (A/A)"]
+    lo, hi = aa["optimizer_ratio_range"]
+    rounds = record["settings"]["rounds"]
+    sentence = (
+        f"the optimizer step took {fused['optimizer_s_median'] * 1000:.0f} ms fused against "
+        f"{loop['optimizer_s_median'] * 1000:.0f} ms for the for-loop (medians of {rounds} "
+        f"interleaved steps each, {ratio['optimizer_ratio_median']:.1f}× per step; two "
+        f"identical fused optimizers, the A/A pair, {aa['optimizer_ratio_median']:.2f}× "
+        f"({lo:.2f}–{hi:.2f}); `bench/adamw_check.py`, {describe(record)}, raw output "
+        f"`{record['path']}`)"
+    )
+    names = {
+        "for-loop": "single-tensor for-loop (torch's CPU default; the engine before)",
+        "foreach": "`foreach=True`",
+        "fused": "`fused=True` (the engine now, on CPU and CUDA)",
+        "fused-again": "`fused=True` again, a second optimizer (A/A)",
+    }
+    table = [
+        f"| AdamW on CPU (MiniLM-L6, batch {record['settings']['batch_size']}, {rounds} "
+        "interleaved steps each) | Step (median) | Optimizer step (median) | Optimizer step, "
+        "range | Optimizer step / fused (median of the per-round ratios) |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    per_round = {
+        "for-loop": s["for-loop / fused"],
+        "foreach": s["foreach / fused"],
+        "fused-again": s["fused-again / fused (A/A)"],
+    }
+    for kind, label in names.items():
+        row = s[kind]
+        a, b = row["optimizer_s_range"]
+        vs = per_round.get(kind)
+        versus = "1 (reference)" if vs is None else f"{vs['optimizer_ratio_median']:.2f}×"
+        table.append(
+            f"| {label} | {row['step_s_median']:.2f} s | {row['optimizer_s_median'] * 1000:.0f} ms "
+            f"| {a * 1000:.0f}–{b * 1000:.0f} ms "
+            f"| {versus} |"
+        )
+    table += ["", f"Measured {describe(record)}; raw output `{record['path']}`."]
+    return sentence, "\n".join(table)
+
+
+def ig_cost(record: dict[str, Any]) -> str:
+    """The README's attribution sentence from a ``bench/attribution_speed.py`` raw output."""
+    s = record["summary"]
+    ig, aa = s["layer-ig-50"], s["reference-again"]
+    a, b = ig["ratio_to_reference_range"]
+    c, d = aa["ratio_to_reference_range"]
+    repeats = record["settings"]["repeats"]
+    return (
+        f"**Attribution**: Layer Integrated Gradients with 50 steps on a 64-token text costs "
+        f"{ig['ratio_to_reference_median']:.2f}× ({a:.2f}–{b:.2f}) the time of 50 batched "
+        f"forward+backward passes of minilm-l6 ({ig['seconds_median']:.2f} s against "
+        f"{s['reference']['seconds_median']:.2f} s, medians of {repeats} interleaved repeats; "
+        f"the reference timed twice, the A/A pair, {aa['ratio_to_reference_median']:.2f}× "
+        f"({c:.2f}–{d:.2f})). `bench/attribution_speed.py`, {describe(record)}; raw output "
+        f"`{record['path']}`."
+    )
+
+
+def replace_block(path: Path, name: str, text: str) -> None:
+    body = path.read_text(encoding="utf-8")
+    pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(\n<!-- {name}:end -->)", re.S)
+    if not pattern.search(body):
+        raise SystemExit(f"{path.name}: no <!-- {name}:start --> … <!-- {name}:end --> block")
+    path.write_text(pattern.sub(lambda m: m.group(1) + text + m.group(2), body), "utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bench", type=Path, default=None, help="a bench/run.py raw output")
+    parser.add_argument("--adamw", type=Path, default=None)
+    parser.add_argument("--ig", type=Path, default=None)
+    parser.add_argument("--write", action="store_true", help="replace the blocks in place")
+    args = parser.parse_args()
+    bench = load(args.bench or newest("bench-2*.json"))
+    sentence, table = adamw(load(args.adamw or newest("adamw-*.json")))
+    ig = ig_cost(load(args.ig or newest("attribution_speed-*.json")))
+    blocks = [
+        (README, "bench-table", bench_table(bench)),
+        (README, "adamw", f"With fused AdamW {sentence}."),
+        (FINDINGS, "adamw-table", table),
+        (README, "ig-cost", ig),
+    ]
+    for path, name, text in blocks:
+        print(f"--- {path.name}: {name}\n{text}\n")
+        if args.write:
+            replace_block(path, name, text)
+
+
+if __name__ == "__main__":
+    main()
