@@ -233,7 +233,10 @@ def test_the_view_shows_trust_in_plain_words_and_errors_as_messages(
     view.method.value = "saliency"
     view.trust.value = True
     computed(view)
-    assert "Comprehensiveness:" in view.output.value and "Sanity check:" in view.output.value
+    page = view.output.value
+    assert "Comprehensiveness:" in page and "Sanity check (cascading randomization" in page
+    assert "control, nothing random 1.00/1.00" in page  # the positive control
+    assert '<table class="wb-sanity">' in page  # the curve
     view.pick.value = "typed text"
     view.text.value = "   "
     view.compute()

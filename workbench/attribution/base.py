@@ -48,6 +48,16 @@ class Options:
     perturbations_per_eval: int = 16  # perturbed inputs per forward (occlusion, LIME, SHAP)
     seed: int = 0
     adaptive: bool = True  # False: run exactly n_steps (the randomization check does)
+    #: sanity check's cascade: "layers" (head, each layer, embeddings: layers + 2
+    #: attributions) or "coarse" (head, top half, all: 3); see attribution.sanity
+    cascade: str = "layers"
+
+    def __post_init__(self) -> None:
+        if self.cascade not in ("layers", "coarse"):
+            raise AttributionError(
+                f"cascade must be 'layers' or 'coarse'; got {self.cascade!r} ('coarse' costs "
+                "3 attributions instead of one per layer)"
+            )
 
 
 @dataclass
@@ -89,6 +99,11 @@ class AttributionMethod:
     signed: ClassVar[bool] = True
     #: True when the scores should add up to logit(x) - logit(baseline) (reports a delta).
     complete: ClassVar[bool] = False
+    #: What the reported delta measures (None: no delta). "completeness": integrated
+    #: gradients' sum(scores) - (logit(x) - logit(baseline)); "summation-to-delta": the same
+    #: sum for DeepLIFT's rules; "expected-gradients": GradientSHAP's mean |error| of its
+    #: one-point samples, each against its own gap (the method is not complete).
+    delta_kind: ClassVar[str | None] = None
 
     def check(self, model: ExplainedModel) -> None:
         """Raise :class:`AttributionError` when this method cannot explain ``model``."""

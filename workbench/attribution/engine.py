@@ -19,7 +19,8 @@ from workbench.attribution.explanation import Explanation
 from workbench.attribution.inputs import encode, merge_to_words
 from workbench.attribution.methods import get_attribution_method
 from workbench.attribution.model import ExplainedModel, evaluation_mode
-from workbench.attribution.trust import faithfulness, randomization_check
+from workbench.attribution.sanity import randomization_check
+from workbench.attribution.trust import faithfulness
 
 Target = int | str | None
 #: ``trust`` of :func:`explain`: True (all measures), False (none), or ``"faithfulness"``
@@ -53,7 +54,9 @@ def explain(
         that class's logit.
     trust:
         Also compute comprehensiveness / sufficiency against random words and the
-        randomized-model sanity check (a few more forward passes and two attributions);
+        randomized-model sanity check (a few more forward passes, and one attribution per
+        stage of the cascade plus its control: layers + 3 with ``options.cascade="layers"``,
+        4 with ``"coarse"``; see :mod:`workbench.attribution.sanity`);
         ``"faithfulness"``: the first two only (cheap enough to run during training).
     max_length:
         Tokens kept (longer texts are cut; the explanation notes it).
@@ -148,6 +151,7 @@ def _explain_batch(
             logit=float(logits[i, t]),
             baseline_logit=float(base_logits[i, t]),
             delta=attr.delta[i],
+            delta_kind=None if attr.delta[i] is None else method.delta_kind,
             n_steps=attr.n_steps[i],
             baseline=baseline,
             notes=[

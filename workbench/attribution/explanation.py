@@ -19,9 +19,13 @@ class Explanation:
     ``word_scores[i]`` is the sum of the scores of the sub-word tokens of ``words[i]``;
     ``word_spans[i]`` is where that word sits in ``text`` (character offsets, end exclusive;
     ``(-1, -1)`` when the tokenizer gives no offsets). ``target`` and ``predicted`` are
-    ``{"label": name, "index": i}``. ``delta`` is the completeness error of methods whose
-    scores should add up to ``logit - baseline_logit`` (None for the others). ``trust`` holds
-    the faithfulness and sanity measures (see :mod:`workbench.attribution.trust`).
+    ``{"label": name, "index": i}``. ``delta`` is the convergence delta of the methods that
+    have one, and ``delta_kind`` says what it measures: ``"completeness"`` (integrated
+    gradients) and ``"summation-to-delta"`` (DeepLIFT) are ``sum(scores) − (logit −
+    baseline_logit)``; ``"expected-gradients"`` (GradientSHAP, not complete) is the mean
+    absolute error of its one-point samples, each against its own gap. None for the others.
+    ``trust`` holds the faithfulness and sanity measures (see :mod:`workbench.attribution.trust`
+    and :mod:`workbench.attribution.sanity`).
     """
 
     text: str
@@ -38,6 +42,7 @@ class Explanation:
     logit: float
     baseline_logit: float
     delta: float | None = None
+    delta_kind: str | None = None
     n_steps: int | None = None
     baseline: str = "pad"  # the token that stood in for removed words
     trust: dict[str, Any] = field(default_factory=dict)

@@ -104,10 +104,16 @@ def explanation_html(e: Explanation, with_style: bool = True, scale: float | Non
         _prediction(e),
         _top_words(e),
         f"<ul>{''.join(f'<li>{esc(line)}</li>' for line in plain_words(e))}</ul>",
+        _sanity_curve(e),
         "".join(f'<p class="muted">Note: {esc(n)}</p>' for n in e.notes),
         "</section>",
     ]
     return "\n".join(p for p in parts if p)
+
+
+def _sanity_curve(e: Explanation) -> str:
+    rand = e.trust.get("randomization")
+    return sanity_curve_html(rand) if isinstance(rand, dict) and rand.get("stages") else ""
 
 
 def _heatmap(e: Explanation, scale: float) -> str:
@@ -178,19 +184,48 @@ def plain_words(e: Explanation) -> list[str]:
     label = e.target["label"]
     lines = [
         f"Logit of {label}: {e.logit:.3f} for the text, {e.baseline_logit:.3f} for the baseline "
-        f"(every word replaced by the {e.baseline} token); difference {e.logit_gap:.3f}."
+        f"(every word replaced by the {e.baseline} token); difference {e.logit_gap:.3f}.",
+        delta_sentence(e),
     ]
-    if e.delta is not None:
-        share = abs(e.delta) / abs(e.logit_gap) if e.logit_gap else float("inf")
-        steps = f" after {e.n_steps} integration steps" if e.n_steps else ""
-        lines.append(
-            f"Completeness: the scores add up to that difference within {abs(e.delta):.4f} "
-            f"({share:.1%}){steps}."
+    return lines + _trust_sentences(e.trust, label)
+
+
+def delta_kind(e: Explanation) -> str | None:
+    """What ``e.delta`` measures (see :class:`Explanation`); None: nothing to show.
+
+    Explanations stored before ``delta_kind`` existed fall back on their method, but only for
+    the complete methods: GradientSHAP's old delta was a signed mean that let errors cancel.
+    """
+    if e.delta is None:
+        return None
+    if e.delta_kind is not None:
+        return e.delta_kind
+    from workbench.attribution.methods import ATTRIBUTION_METHODS
+
+    method = ATTRIBUTION_METHODS.get(e.method)
+    return method.delta_kind if method is not None and method.complete else None
+
+
+def delta_sentence(e: Explanation) -> str:
+    """The convergence delta of ``e`` in words, named after what its method's delta is."""
+    kind = delta_kind(e)
+    if kind is None or e.delta is None:
+        return "This method's scores are not meant to add up to the logit difference."
+    size = abs(e.delta)
+    if kind == "expected-gradients":
+        return (
+            f"Not complete: {e.method} averages gradients over sampled baselines (pad and mask) "
+            "and noisy copies of the input, so its scores need not add up to that difference "
+            f"(they sum to {sum(e.token_scores):.3f}). Expected-gradients approximation error: "
+            f"each sample misses its own logit gap by {size:.4f} on average (the mean of |δ| "
+            "per sample, so errors of opposite sign do not cancel)."
         )
-    else:
-        lines.append("This method's scores are not meant to add up to the logit difference.")
-    lines += _trust_sentences(e.trust, label)
-    return lines
+    share = size / abs(e.logit_gap) if e.logit_gap else float("inf")
+    within = f"the scores add up to that difference within {size:.4f} ({share:.1%})"
+    if kind == "summation-to-delta":
+        return f"Summation-to-delta (DeepLIFT's rules): {within}."
+    steps = f" after {e.n_steps} integration steps" if e.n_steps else ""
+    return f"Completeness: {within}{steps}."
 
 
 def _trust_sentences(trust: dict[str, Any], label: str) -> list[str]:
@@ -206,8 +241,10 @@ def _trust_sentences(trust: dict[str, Any], label: str) -> list[str]:
         f"{trust['random_sufficiency']:.3f}. Lower than random = those words suffice.",
     ]
     rand = trust.get("randomization")
-    if isinstance(rand, dict) and rand:
-        shown = {k: "n/a" if v is None else f"{v:.2f}" for k, v in rand.items()}
+    if isinstance(rand, dict) and rand.get("stages"):
+        lines += sanity_sentences(rand)
+    elif isinstance(rand, dict) and rand:  # stored before the cascade: top and all only
+        shown = {k: _rho(v) for k, v in rand.items()}
         lines.append(
             f"Sanity check: on a copy of the model with its top layers randomized, the word "
             f"ranking correlates ρ = {shown.get('top', 'n/a')} with this one; with all weights "
@@ -215,6 +252,64 @@ def _trust_sentences(trust: dict[str, Any], label: str) -> list[str]:
             "does not depend on what the model learned."
         )
     return lines
+
+
+def sanity_sentences(rand: dict[str, Any]) -> list[str]:
+    """The cascading randomization check in words: the curve, then the verdict."""
+    control = rand["control"]
+    curve = " · ".join(
+        f"{s['stage']} {_rho(s['spearman'])}/{_rho(s['spearman_abs'])}" for s in rand["stages"]
+    )
+    last = rand["stages"][-1]
+    cost = f"{rand.get('attributions', len(rand['stages']) + 1)} extra attributions"
+    if isinstance(rand.get("seconds"), (int, float)):
+        cost += f", {rand['seconds']:.1f} s"
+    return [
+        "Sanity check (cascading randomization, Adebayo et al. 2018): the weights of a copy "
+        "of the model are re-drawn at random from the top down, and after each stage the "
+        "word ranking is compared with this one — ρ of the signed scores / ρ of |scores|: "
+        f"control, nothing random {_rho(control['spearman'])}/"
+        f"{_rho(control['spearman_abs'])} · {curve} ({cost}).",
+        f"With every weight random, ρ = {_rho(last['spearman'])} (signed) and "
+        f"{_rho(last['spearman_abs'])} (|scores|). Low is good; near the control's 1 would "
+        "mean the explanation does not depend on what the model learned. ρ of |scores| "
+        "catches what signed ρ hides: a random model that only flips signs.",
+    ]
+
+
+def _rho(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) else "n/a"
+
+
+def sanity_curve_html(rand: dict[str, Any]) -> str:
+    """The cascade as a table of bars, one row per stage, top of the model first.
+
+    Plain table and inline CSS (no SVG, no script: the pages stay inert). Each ρ gets a bar
+    as long as ``|ρ|`` (blue positive, red negative), so the two columns read as two curves
+    falling from the control's 1 towards 0.
+    """
+    points = [{"stage": "control (nothing random)", "randomized": 0.0, **rand["control"]}]
+    rows = "".join(
+        f"<tr><td>{esc(p['stage'])}</td>"
+        f'<td class="num">{float(p["randomized"]):.1%}</td>'
+        f"<td>{_rho_bar(p['spearman'])}</td><td>{_rho_bar(p['spearman_abs'])}</td></tr>"
+        for p in points + list(rand["stages"])
+    )
+    return (
+        '<table class="wb-sanity"><tr><th>randomized down to</th><th>weights random</th>'
+        f"<th>ρ signed</th><th>ρ |scores|</th></tr>{rows}</table>"
+    )
+
+
+def _rho_bar(value: Any) -> str:
+    if not isinstance(value, (int, float)):
+        return '<span class="muted">n/a</span>'
+    rgb = POSITIVE if value >= 0 else NEGATIVE
+    return (
+        f'<span class="pbar" style="width:{abs(value) * 5:.2f}em;'
+        f'background:rgb({rgb[0]},{rgb[1]},{rgb[2]})"></span> '
+        f'<span class="num">{value:+.2f}</span>'
+    )
 
 
 # ----------------------------------------------------------------------------- comparisons

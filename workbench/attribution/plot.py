@@ -61,9 +61,62 @@ def plot_word_scores(
     return fig, ax
 
 
+def plot_randomization(e: Explanation, ax: Any = None) -> tuple[Any, Any]:
+    """The sanity check's cascade: ρ of signed and of absolute scores per stage.
+
+    The first point is the positive control (nothing randomized, must be 1); then the stages
+    of :mod:`workbench.attribution.sanity`, top of the model first. Needs an explanation made
+    with ``trust=True``.
+    """
+    rand = e.trust.get("randomization")
+    if not isinstance(rand, dict) or not rand.get("stages"):
+        raise ValueError("this explanation has no randomization curve: explain with trust=True")
+    points = [{"stage": "control", **rand["control"]}, *rand["stages"]]
+    if ax is None:
+        from workbench.plots import new_figure
+
+        fig, ax = new_figure(width=7.0, height=2.6)
+    else:
+        fig = ax.figure
+    xs = list(range(len(points)))
+    for key, colour, style, name in (
+        ("spearman", POSITIVE, "-", "signed scores"),
+        ("spearman_abs", NEGATIVE, "--", "|scores|"),
+    ):
+        ys = [float("nan") if p[key] is None else p[key] for p in points]
+        ax.plot(xs, ys, style, marker="o", color=tuple(c / 255 for c in colour), label=name)
+    ax.set_xticks(xs, [literal(str(p["stage"])) for p in points], rotation=30, ha="right")
+    ax.set_ylim(-1.05, 1.05)
+    ax.axhline(0, color="#999", lw=0.6)
+    ax.set_ylabel("Spearman ρ with the real scores")
+    ax.set_title(
+        "sanity check: weights randomized from the top down (low is good; control must be 1)",
+        fontsize=9,
+        loc="left",
+    )
+    ax.legend(fontsize=8, loc="best")
+    return fig, ax
+
+
 def save_png(e: Explanation, path: str | Path, dpi: int = 120, scale: float | None = None) -> Path:
-    """Write :func:`plot_word_scores` of ``e`` as a PNG file; return the path."""
-    fig, _ = plot_word_scores(e, scale=scale)
+    """Write :func:`plot_word_scores` of ``e`` as a PNG file; return the path.
+
+    When ``e`` carries the sanity check's cascade, its curve (:func:`plot_randomization`) is
+    drawn below the word scores.
+    """
+    rand = e.trust.get("randomization")
+    if isinstance(rand, dict) and rand.get("stages"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        n_words = min(len(e.words), 40)
+        fig = Figure(figsize=(7.0, 1.2 + 0.28 * max(n_words, 1) + 2.8), layout="constrained")
+        FigureCanvasAgg(fig)
+        words_ax, curve_ax = fig.subplots(2, 1, height_ratios=[1.2 + 0.28 * max(n_words, 1), 2.6])
+        plot_word_scores(e, ax=words_ax, scale=scale)
+        plot_randomization(e, ax=curve_ax)
+    else:
+        fig, _ = plot_word_scores(e, scale=scale)
     out = Path(path)
     fig.savefig(out, dpi=dpi)
     return out

@@ -1,4 +1,4 @@
-"""Can this explanation be trusted? Faithfulness and a model-randomization sanity check.
+"""Can this explanation be trusted? Faithfulness, and the rank correlation both checks use.
 
 Faithfulness (ERASER; DeYoung et al., 2020), with ``p`` the probability of the target class:
 
@@ -11,16 +11,12 @@ Both are set against removing / keeping the same number of *random* words (avera
 seeds): an explanation is only informative where it beats random words. Words are deleted
 (tokens dropped, the sequence shortened), as in ERASER; special tokens always stay.
 
-Sanity check (Adebayo et al., 2018): recompute the attribution on a deep copy of the model whose
-weights are re-drawn at random — first the top (classification head, pooler, last layer), then
-all of them — and report the Spearman rank correlation with the real scores. An explanation
-that barely changes when the model's knowledge is destroyed (ρ near 1) describes the input or
-the architecture, not what the model learned. Low ρ is good.
+The model-randomization sanity check lives in :mod:`workbench.attribution.sanity`; it uses
+:func:`spearman` from here, as does the comparison of explanations.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import random
 from typing import Any
@@ -29,13 +25,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from workbench.attribution.base import Request
-from workbench.attribution.inputs import Encoded, merge_to_words
+from workbench.attribution.inputs import Encoded
 from workbench.attribution.model import ExplainedModel
 
 TOP_K = 0.2  # share of words removed / kept (ERASER uses the rationale length; 20% is common)
 RANDOM_SEEDS = 5
-HEAD_NAMES = ("classifier", "score", "pooler", "pre_classifier", "logits_proj")
 
 
 # ----------------------------------------------------------------------------- faithfulness
@@ -105,59 +99,7 @@ def _target_probs(
     return torch.softmax(logits, -1)[:, target].cpu().tolist()
 
 
-# ----------------------------------------------------------------------------- sanity check
-def randomization_check(
-    method: Any, request: Request, real_words: list[torch.Tensor], steps: list[int | None]
-) -> list[dict[str, float | None]]:
-    """Spearman ρ between the real word scores and those on a randomized copy, per example.
-
-    Cascading randomization: the copy's top is re-drawn first (``"top"``), then everything
-    (``"all"``). Integrated-gradients methods run ``options.n_steps`` steps (or fewer, if the
-    real run needed fewer) without adapting, to keep the check's cost bounded.
-    """
-    from dataclasses import replace
-
-    twin = copy.deepcopy(request.model.model)  # the user's model is never touched
-    generator = torch.Generator().manual_seed(request.options.seed + 1)
-    # rankings settle long before sums converge: never more steps than the first try
-    n_steps = min([s for s in steps if s] + [request.options.n_steps])
-    opts = replace(request.options, adaptive=False, n_steps=n_steps)
-    out: list[dict[str, float | None]] = [{} for _ in real_words]
-    for level in ("top", "all"):
-        _redraw(_parameters(twin, level), generator)
-        view = ExplainedModel(twin, request.model.tokenizer)
-        twin_request = Request(view, request.enc, request.targets, request.gaps, opts)
-        scores = method.attribute(twin_request).scores
-        for i, real in enumerate(real_words):
-            fake = merge_to_words(scores[i], request.enc.word_index[i], real.numel())
-            out[i][level] = spearman(real, fake)
-    return out
-
-
-def _parameters(model: nn.Module, level: str) -> list[nn.Parameter]:
-    if level == "all":
-        return list(model.parameters())
-    chosen = {id(p): p for n, p in model.named_parameters() if any(h in n for h in HEAD_NAMES)}
-    try:
-        from workbench.methods.base import encoder_layers
-
-        chosen.update({id(p): p for p in encoder_layers(model)[-1].parameters()})
-    except (ValueError, AttributeError, IndexError):
-        pass  # no layer stack found (a small custom model): the head alone is the top
-    return list(chosen.values())
-
-
-@torch.no_grad()
-def _redraw(params: list[nn.Parameter], generator: torch.Generator) -> None:
-    """Replace each tensor by Gaussian noise with the tensor's own mean and spread."""
-    for p in params:
-        data = p.detach().float()
-        std = float(data.std()) if data.numel() > 1 else 0.0
-        std = std if math.isfinite(std) and std > 0 else 0.02
-        noise = torch.randn(p.shape, generator=generator) * std + float(data.mean())
-        p.copy_(noise.to(p.dtype))
-
-
+# ----------------------------------------------------------------------------- ranks
 def spearman(a: torch.Tensor, b: torch.Tensor) -> float | None:
     """Spearman rank correlation (ties get average ranks); None when undefined."""
     x, y = a.detach().double().numpy(), b.detach().double().numpy()

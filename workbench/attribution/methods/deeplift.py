@@ -73,6 +73,7 @@ class DeepLift(AttributionMethod):
     name = "deeplift"
     summary = "DeepLIFT rescale rule; only for models without attention/GELU/LayerNorm."
     complete = True
+    delta_kind = "summation-to-delta"
 
     def check(self, model: ExplainedModel) -> None:
         parts = unsupported_parts(model.model)

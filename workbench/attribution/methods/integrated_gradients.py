@@ -18,6 +18,7 @@ class IntegratedGradients(AttributionMethod):
     name = "integrated-gradients"
     summary = "Integrated gradients on the word embeddings; scores sum to the logit gap."
     complete = True
+    delta_kind = "completeness"
 
     def check(self, model: ExplainedModel) -> None:
         model.require_inputs_embeds(self.name)

@@ -18,6 +18,7 @@ class LayerIntegratedGradients(AttributionMethod):
     name = "layer-ig"
     summary = "Integrated gradients on the embedding layer's output; scores sum to the logit gap."
     complete = True
+    delta_kind = "completeness"
 
     def attribute(self, request: Request) -> Attribution:
         return self.integrate(request, self._run)
