@@ -4,12 +4,13 @@ A regularizer touches training through at most four hooks, each optional:
 
 - ``model_overrides(cfg, model_config)``: model-config attributes to set before loading
   (dropout rates);
-- ``on_model_ready(model, cfg)``: remember anything it needs (L2-SP's anchor weights);
+- ``on_model_ready(model, cfg)``: remember anything it needs once the model exists;
 - ``penalty(model)``: a scalar added to the loss, or ``None``;
 - ``loss_options(cfg)``: keyword arguments for the cross-entropy (label smoothing).
 
-Optimizer-level ones (weight decay, gradient clipping) and early stopping are read by
-the loop from the config directly; they register here so that every regularizer is
+Optimizer-level ones (weight decay, gradient clipping, L2-SP's pull towards the pretrained
+weights, which :func:`~workbench.training.session.build_optimizer` attaches) and early
+stopping are read from the config directly; they register here so that every regularizer is
 listed, described and conformance-tested in one place.
 """
 

@@ -20,6 +20,7 @@ from workbench.coach import Finding, preflight, raise_errors, token_lengths
 from workbench.config import ConfigError, TrainConfig
 from workbench.methods import count_parameters
 from workbench.regularization import Regularizer, build_regularizers
+from workbench.regularization.l2sp import anchored_parameters, attach_l2sp, l2sp_group
 from workbench.tasks import Task, get_task
 from workbench.training.batching import (
     Encoded,
@@ -153,21 +154,32 @@ def build_optimizer(
 ) -> torch.optim.AdamW:
     """AdamW with decoupled weight decay on weight matrices only (not biases/LayerNorm).
 
-    ``device`` is where the parameters will live once Accelerate has placed them (they
-    may still be on the CPU here); it picks the implementation (:func:`fused_adamw`).
+    With L2-SP on, the pretrained weights it anchors form a third group without weight
+    decay (decay would pull them towards zero, L2-SP towards their pretrained values) and
+    are pulled back after every step (:mod:`workbench.regularization.l2sp`); the new head
+    keeps its weight decay. ``device`` is where the parameters will live once Accelerate has
+    placed them (they may still be on the CPU here); it picks the implementation
+    (:func:`fused_adamw`).
     """
+    anchored = [p for _, p in anchored_parameters(model)] if cfg.regularization.l2sp else []
+    skip = {id(p) for p in anchored}
     decay: list[torch.nn.Parameter] = []
     no_decay: list[torch.nn.Parameter] = []
     for name, p in model.named_parameters():
-        if not p.requires_grad:
+        if not p.requires_grad or id(p) in skip:
             continue
         (no_decay if p.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(p)
     groups = [
         {"params": decay, "weight_decay": cfg.regularization.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
+    if anchored:
+        groups.append(l2sp_group(anchored, cfg))
     assert cfg.optim.lr is not None
-    return torch.optim.AdamW(groups, lr=cfg.optim.lr, fused=fused_adamw(device))
+    optimizer = torch.optim.AdamW(groups, lr=cfg.optim.lr, fused=fused_adamw(device))
+    if anchored:
+        attach_l2sp(optimizer, anchored)  # anchors: the weights now, before any resume
+    return optimizer
 
 
 def lr_lambda(scheduler: str, warmup: int, total: int) -> Any:
