@@ -5,7 +5,9 @@ Launched with ``python -m torch.distributed.run`` (torchrun). ``accelerate launc
 then says num_processes 1). ``accelerate launch --multi_gpu --num_processes 2 … --device
 cpu`` does start two, through the same torchrun machinery. Accelerate inside each process
 picks up RANK/WORLD_SIZE, uses gloo on CPU and shards the training batches; only the main
-process writes the run directory and prints.
+process writes the run directory and prints. A run both processes crash in is resumed under
+two processes and trains on exactly like the uninterrupted one: each process gets its own
+RNG state back (``rng_0.pt``, ``rng_1.pt``).
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from typing import Any
 
 import pytest
 from conftest import toy_frame
+from exact_resume import assert_resumed_exactly
 
 from workbench.cli import main
 
-pytestmark = pytest.mark.slow  # two launches of 2 processes each: ~1 minute on 2 cores
+pytestmark = pytest.mark.slow  # four launches of 2 processes each: ~1 minute on 2 cores
 
 LABELS = ["negative", "neutral", "positive"]
 BATCH = 8
@@ -51,16 +54,25 @@ def train_args(model: str, csv: Path, out: Path) -> list[str]:
         "none",
         "--max-eval-samples",
         "none",
+        "--eval-every",
+        "2",  # checkpoints at steps 2 and 4 of 6: the crash test resumes from step 4
+        "--dropout",
+        "0.1",  # each process draws its own dropout masks: resume needs each one's RNG
+        "--lr",
+        "1e-2",  # steps large enough that one process's wrong masks show in the losses
     ]
 
 
-def torchrun(args: list[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """``torchrun --standalone --nproc_per_node 2 -m workbench ARGS``; a hang fails the test."""
+def torchrun(
+    args: list[str], timeout: float = 300, target: tuple[str, ...] = ("-m", "workbench")
+) -> subprocess.CompletedProcess[str]:
+    """``torchrun --standalone --nproc_per_node 2 -m workbench ARGS`` (or another ``target``
+    script); a hang fails the test."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
     try:
         return subprocess.run(
-            [*cmd, "-m", "workbench", *args],
+            [*cmd, *target, *args],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -82,9 +94,13 @@ def setup_event(run: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def toy_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """120 rows, 3 balanced classes: 96 train rows = 12 batches of 8."""
+    """120 rows, 3 balanced classes: 96 train rows = 12 batches of 8. The texts vary in
+    length, so the two processes' batches differ in width: each draws a different number of
+    dropout values, and their RNG states part ways."""
     path = tmp_path_factory.mktemp("mp-data") / "toy.csv"
-    toy_frame(40).to_csv(path, index=False)
+    frame = toy_frame(40)
+    frame["text"] = [t + " and so on" * (i % 7) for i, t in enumerate(frame["text"])]
+    frame.to_csv(path, index=False)
     return path
 
 
@@ -184,3 +200,50 @@ def test_a_taken_out_dir_fails_cleanly_under_two_processes(
     assert again.returncode != 0
     assert f"error: run directory {run} already exists" in again.stderr
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+_CRASH = """
+import sys
+
+from workbench.tasks.text_classification import TextClassification
+
+real, calls = TextClassification.loss, {"n": 0}
+
+
+def loss(self, outputs, batch, **options):
+    calls["n"] += 1
+    if calls["n"] == int(sys.argv[1]):
+        raise RuntimeError("injected crash")
+    return real(self, outputs, batch, **options)
+
+
+TextClassification.loss = loss
+from workbench.cli import main
+
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_a_crashed_run_resumes_exactly_under_two_processes(
+    two_process_run: tuple[subprocess.CompletedProcess[str], Path],
+    tiny_bert_dir: str,
+    toy_csv: Path,
+    tmp_path: Path,
+) -> None:
+    """Both processes crash in step 5, after the checkpoint of step 4; resumed under two
+    processes, steps 5 and 6, the last evaluation and the last weights equal the
+    uninterrupted two-process run's (tolerances in tests/exact_resume.py). Restoring the
+    main process's RNG state on both processes moves step 6's loss and the weights."""
+    proc, reference = two_process_run
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    crash = tmp_path / "crash.py"
+    crash.write_text(_CRASH)
+    run = tmp_path / "run"
+    crashed = torchrun(["5", *train_args(tiny_bert_dir, toy_csv, run)], target=(str(crash),))
+    assert crashed.returncode != 0 and "injected crash" in crashed.stderr, crashed.stderr[-4000:]
+    last = run / "checkpoints" / "last"
+    assert json.loads((last / "state.json").read_text())["step"] == 4
+    assert sorted(p.name for p in last.glob("rng*.pt")) == ["rng_0.pt", "rng_1.pt"]
+    resumed = torchrun(["train", "--resume", str(run), "--quiet"])
+    assert resumed.returncode == 0, resumed.stderr[-4000:]
+    assert_resumed_exactly(reference, run, 4, min_steps_after=2)

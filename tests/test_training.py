@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import toy_frame
+from exact_resume import assert_resumed_exactly, resume_config
 
 from workbench import TrainConfig, load_run, train
 
@@ -117,34 +119,47 @@ def test_nan_loss_fails_the_run_with_advice(
     assert state["step"] == 4
 
 
-def test_resume_continues_to_the_same_result(tiny_config: TrainConfig, toy_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    cfg = tiny_config.replace(epochs=3.0, eval_every=4, out=str(tmp_path / "straight"))
-    straight = train(cfg, data=toy_data, block=True)
-    assert straight.status == "completed"
+# ----------------------------------------------------------------------------- exact resume
+@pytest.fixture(scope="module")
+def uninterrupted(tiny_bert_dir: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run every resume test here is compared with, trained once without a break."""
+    out = tmp_path_factory.mktemp("resume") / "straight"
+    handle = train(resume_config(tiny_bert_dir, out), data=toy_frame(), block=True)
+    assert handle.status == "completed", handle.summary
+    summary = handle.summary or {}
+    assert summary["total_steps"] == 16
+    assert sum(c["support"] for c in summary["test_per_class"].values()) == 60
+    return out
 
-    part = tmp_path / "interrupted"
-    first = train(cfg.replace(out=str(part)), data=toy_data)
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(
-        e["type"] == "checkpoint" and e["kind"] == "last" and e["step"] >= 8 for e in first.history
-    ):
-        time.sleep(0.01)
-    first.stop()
-    first.wait(60)
-    assert first.status == "stopped"
 
-    # a DataFrame source is not in config.yaml; pass it again, like the user would
+def resume(run: Path) -> None:
+    """Continue ``run`` as ``--resume`` does; a DataFrame source is not in config.yaml, so it
+    is passed again, like the user would."""
     from workbench.training.run import RunHandle
     from workbench.training.rundir import check_resumable
 
-    resumed = RunHandle(TrainConfig.load(check_resumable(part) / "config.yaml"), part)
-    resumed.start(toy_data, block=True)
-    assert resumed.status == "completed"
-    a, b = straight.summary, resumed.summary
-    assert a is not None and b is not None
-    assert b["steps"] == a["steps"]
-    assert b["test_accuracy"] == pytest.approx(a["test_accuracy"], abs=1e-6)
-    assert b["val_loss"] == pytest.approx(a["val_loss"], rel=1e-4)
+    resumed = RunHandle(TrainConfig.load(check_resumable(run) / "config.yaml"), run)
+    resumed.start(toy_frame(), block=True)
+    assert resumed.status == "completed", resumed.summary
+
+
+def test_resume_after_a_stop_from_another_thread_trains_exactly_on(
+    tiny_bert_dir: str, uninterrupted: Path, tmp_path: Path
+) -> None:
+    """Stop pressed by the UI thread at whatever step the worker has reached."""
+    part = tmp_path / "interrupted"
+    first = train(resume_config(tiny_bert_dir, part), data=toy_frame())
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(
+        e["type"] == "checkpoint" and e["kind"] == "last" for e in first.history
+    ):
+        time.sleep(0.005)
+    first.stop()
+    first.wait(60)
+    assert first.status == "stopped"
+    stop_step = json.loads((part / "checkpoints/last/state.json").read_text())["step"]
+    resume(part)
+    assert_resumed_exactly(uninterrupted, part, stop_step, min_steps_after=2)
 
 
 @pytest.mark.parametrize("method", ["lora", "ia3", "bitfit", "head-only"])
@@ -310,43 +325,23 @@ def test_stop_tests_and_exports_like_a_completed_run(
 
 
 @pytest.mark.parametrize("stop_step", [7, 3])
-def test_resume_after_stop_continues_the_uninterrupted_losses(
-    stop_step: int, tiny_config: TrainConfig, toy_data, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
-    """Testing the best weights at the stop must not leak into the resumed run: every step's
-    loss equals the uninterrupted run's (same machine, same float order: to 1e-6). Step 3
-    comes before the first evaluation (every 5): Stop validates there first."""
-    cfg = tiny_config.replace(epochs=2.0, eval_every=5, out=str(tmp_path / "straight"))
-    straight = train(cfg, data=toy_data, block=True)
-    assert straight.status == "completed"
-
+def test_resume_after_stop_trains_exactly_like_the_uninterrupted_run(
+    stop_step: int, tiny_bert_dir: str, uninterrupted: Path, tmp_path: Path
+) -> None:
+    """Testing the best weights at the stop must not leak into the resumed run: every later
+    step's loss and rate, every later evaluation and the last weights equal the
+    uninterrupted run's (tolerances in tests/exact_resume.py). Step 3 comes before the
+    first evaluation (every 5): Stop validates there first."""
     part = tmp_path / "stopped"
-    first = stop_at(cfg.replace(out=str(part)), toy_data, step=stop_step)
+    first = stop_at(resume_config(tiny_bert_dir, part), toy_frame(), step=stop_step)
     assert first.status == "stopped"
     stopped = json.loads((part / "summary.json").read_text())
     # tested with the best weights (step 5), not the stop step's; at step 3, Stop's own
     best = 5 if stop_step == 7 else 3
     assert stopped["best_step"] == best and stopped["test_accuracy"] is not None
     assert (part / "model" / "config.json").is_file()
-
-    from workbench.training.run import RunHandle
-    from workbench.training.rundir import check_resumable
-
-    resumed = RunHandle(TrainConfig.load(check_resumable(part) / "config.yaml"), part)
-    resumed.start(toy_data, block=True)
-    assert resumed.status == "completed", resumed.summary
-
-    def losses(events) -> dict[int, float]:  # type: ignore[no-untyped-def]
-        return {e["step"]: e["loss"] for e in events if e["type"] == "step"}
-
-    a, b = losses(straight.history), losses(resumed.history)
-    assert sorted(b) == sorted(a) and max(a) > stop_step
-    for step in sorted(a):
-        assert b[step] == pytest.approx(a[step], abs=1e-6), f"step {step}"
-    sa, sb = straight.summary, resumed.summary
-    assert sa is not None and sb is not None
-    assert sb["test_accuracy"] == pytest.approx(sa["test_accuracy"], abs=1e-6)
-    assert sb["val_loss"] == pytest.approx(sa["val_loss"], rel=1e-4)
+    resume(part)
+    assert_resumed_exactly(uninterrupted, part, stop_step, min_steps_after=9)
 
 
 @pytest.mark.parametrize("method", ["full", "lora"])

@@ -1,8 +1,9 @@
 """Checkpoints that survive a kill: every file goes to a temp name, then ``os.replace``.
 
-``last/`` holds what resume needs (trainable weights, optimizer, scheduler, RNG, loop
-position); ``best/`` holds the trainable weights of the best evaluation. Only trainable
-parameters are saved: the frozen rest is reloaded from the pretrained model.
+``last/`` holds what resume needs (trainable weights, optimizer, scheduler, the RNG state
+of every process, loop position); ``best/`` holds the trainable weights of the best
+evaluation. Only trainable parameters are saved: the frozen rest is reloaded from the
+pretrained model.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from workbench.errors import StorageError
+from workbench.training.rng import load_rng_states, save_rng_states
 
 
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -94,8 +96,12 @@ def save_checkpoint(
     state: dict[str, Any],
     optimizer: torch.optim.Optimizer | None = None,
     scheduler: Any = None,
+    rng_states: list[dict[str, Any]] | None = None,
 ) -> None:
     """Write a complete checkpoint folder atomically.
+
+    ``rng_states`` holds one random-number state per process, in rank order
+    (:func:`workbench.training.rng.gather_rng_states`); each goes to ``rng_<rank>.pt``.
 
     Raises :class:`~workbench.errors.StorageError` when a write fails (disk full, no
     permission): the half-written copy is removed and the previous checkpoint is untouched.
@@ -108,10 +114,8 @@ def save_checkpoint(
             torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         if scheduler is not None:
             torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-            rng: dict[str, Any] = {"cpu": torch.get_rng_state()}
-            if torch.cuda.is_available():
-                rng["cuda"] = torch.cuda.get_rng_state_all()
-            torch.save(rng, tmp / "rng.pt")
+        if rng_states:
+            save_rng_states(tmp, rng_states)
         (tmp / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
         _commit_dir(tmp, folder)
     except OSError as err:
@@ -124,13 +128,19 @@ def save_checkpoint(
 
 
 def load_checkpoint(folder: Path) -> dict[str, Any]:
-    """Read a checkpoint folder; tensors via safetensors or ``torch.load(weights_only=True)``."""
+    """Read a checkpoint folder; tensors via safetensors or ``torch.load(weights_only=True)``.
+
+    ``rng`` (where saved) is the list of per-process random-number states, in rank order.
+    """
     out: dict[str, Any] = {
         "weights": load_file(str(folder / "trainable.safetensors")),
         "state": json.loads((folder / "state.json").read_text(encoding="utf-8")),
     }
-    for name in ("optimizer", "scheduler", "rng"):
+    for name in ("optimizer", "scheduler"):
         path = folder / f"{name}.pt"
         if path.is_file():
             out[name] = torch.load(path, weights_only=True, map_location="cpu")
+    rng = load_rng_states(folder)
+    if rng:
+        out["rng"] = rng
     return out

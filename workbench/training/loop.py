@@ -53,7 +53,6 @@ def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:
     params = [q for q in model.parameters() if q.requires_grad]
     clip = cfg.regularization.max_grad_norm or float("inf")  # inf: measure the norm, never clip
     eval_every = cfg.optim.eval_every
-    evaluated_at = -1  # the step of the latest evaluation: never two at the same step
     model.train()
     while p.step < s.total_steps:
         # Accelerate's loader re-seeds the batch order from its own epoch counter on every
@@ -111,7 +110,7 @@ def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:
             )
             due = (eval_every and p.step % eval_every == 0) or control.take_evaluate()
             if due:
-                evaluated_at = p.step
+                p.evaluated_step = p.step
                 if not hooks.on_evaluate(s):
                     return "early_stopped"
             if p.step >= s.total_steps:
@@ -120,11 +119,13 @@ def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:
         else:  # the epoch ran out of batches
             p.epoch += 1
             p.batch_in_epoch = 0
-            if p.step < s.total_steps and p.step != evaluated_at:
-                evaluated_at = p.step
+            # Not twice at one step: when eval_every fell on the epoch's last batch, that
+            # evaluation (and, after a resume from its checkpoint, the resumed run) skips this.
+            if p.step < s.total_steps and p.step != p.evaluated_step:
+                p.evaluated_step = p.step
                 if not hooks.on_evaluate(s):
                     return "early_stopped"
-    if p.step != evaluated_at:
+    if p.step != p.evaluated_step:
         hooks.on_evaluate(s)  # the final evaluation, unless this step just had one
     return "completed"
 

@@ -19,6 +19,7 @@ from workbench.config import TrainConfig
 from workbench.errors import RunError
 from workbench.training.checkpoint import load_checkpoint, load_trainable, recover_checkpoint
 from workbench.training.events import read_events
+from workbench.training.rng import restore_rng
 from workbench.training.session import Progress, Session
 
 
@@ -189,8 +190,6 @@ def resumable_events(run_dir: Path) -> list[dict[str, Any]]:
 
 def restore_progress(run_dir: Path, s: Session, tracking: Any) -> None:
     """Load the last checkpoint into a freshly built session: weights, optimizer, RNG, place."""
-    import torch
-
     last = load_checkpoint(run_dir / "checkpoints" / "last")
     model = s.accelerator.unwrap_model(s.model)
     load_trainable(model, last["weights"])
@@ -199,11 +198,9 @@ def restore_progress(run_dir: Path, s: Session, tracking: Any) -> None:
     s.progress = Progress(**last["state"])
     if s.progress.peak_lr:
         s.scheduler.base_lrs = [s.progress.peak_lr for _ in s.scheduler.base_lrs]
-    rng = last.get("rng", {})
-    if "cpu" in rng:
-        torch.set_rng_state(rng["cpu"])
-    if "cuda" in rng and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(rng["cuda"])
+    # each process its own generator state (rng_<rank>.pt): its dropout masks go on as if
+    # the run had never stopped
+    restore_rng(last.get("rng", []), s.accelerator.process_index)
     best = run_dir / "checkpoints" / "best"
     if (best / "trainable.safetensors").is_file():
         tracking.best_weights = load_checkpoint(best)["weights"]

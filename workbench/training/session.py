@@ -46,6 +46,7 @@ class Progress:
     best_step: int | None = None
     bad_evals: int = 0
     peak_lr: float = 0.0
+    evaluated_step: int = -1  # the latest evaluation's step: a resumed run must not repeat it
 
 
 @dataclass

@@ -14,6 +14,7 @@ from workbench.training.checkpoint import save_checkpoint, trainable_state
 from workbench.training.events import EventLog
 from workbench.training.loop import Hooks
 from workbench.training.pinned import PinnedExamples
+from workbench.training.rng import gather_rng_states
 from workbench.training.session import Session
 
 
@@ -99,6 +100,9 @@ class RunTracking(Hooks):
         if self.run_dir is None or not s.config.run.save_checkpoints:
             return
         acc = s.accelerator
+        # Every process's dropout generator has drawn for its own batches: all hand their
+        # state to the main process, which writes one file per rank (a collective call).
+        rng = gather_rng_states(acc) if with_optimizer else None
         acc.wait_for_everyone()
         if not acc.is_main_process:
             return
@@ -114,5 +118,6 @@ class RunTracking(Hooks):
             dataclasses.asdict(s.progress),
             s.optimizer if with_optimizer else None,
             s.scheduler if with_optimizer else None,
+            rng,
         )
         self.log.emit("checkpoint", step=s.progress.step, kind=kind, path=str(folder))
