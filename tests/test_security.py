@@ -17,8 +17,14 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
+import inspect
+import re
 import socket
+import subprocess
+import sys
+import urllib.request
 import warnings
 from html.parser import HTMLParser
 from pathlib import Path
@@ -126,7 +132,29 @@ def _explanation(text: str, label: str, method: str, note: str) -> Any:
         baseline_logit=0.2,
         delta=0.01,
         notes=[note],
+        trust=_trust(label, note),
     )
+
+
+def _trust(stage: str, other: str) -> dict[str, Any]:
+    """Faithfulness numbers and a randomization cascade (stage names are layer names)."""
+    cascade = [
+        {"stage": stage, "randomized": 0.1, "spearman": 0.4, "spearman_abs": -0.2},
+        {"stage": other, "randomized": 1.0, "spearman": None, "spearman_abs": 0.0},
+    ]
+    return {
+        "k": 0.2,
+        "k_words": 1,
+        "comprehensiveness": 0.3,
+        "random_comprehensiveness": 0.1,
+        "sufficiency": 0.05,
+        "random_sufficiency": 0.2,
+        "randomization": {
+            "control": {"spearman": 1.0, "spearman_abs": 1.0},
+            "stages": cascade,
+            "attributions": 3,
+        },
+    }
 
 
 def _lm_explanation(prompt: str, answer: str, label: str) -> Any:
@@ -238,6 +266,69 @@ def render_try_it_answer(a: str, b: str, c: str) -> str:
     return _answer_html(a, False) + _answer_html(b + c, True)
 
 
+def render_generations(a: str, b: str, c: str) -> str:
+    """Causal-LM answers before/after fine-tuning: prompts and answers are data and model
+    output."""
+    from widgets.evaluate_panel import generations_html
+
+    row = {"prompt": a, "reference": b, "before": c, "after": a + b, "after_match": True}
+    return generations_html([row, {"prompt": c, "reference": a, "before": b, "after": c}])
+
+
+def render_model_panel(a: str, b: str, c: str) -> str:
+    """The Model tab: catalog table (names, descriptions, the method in a header) and the
+    trainable-parameter line (a typed model id or folder, a problem, a loading error)."""
+    from widgets.model_panel import catalog_html, trainable_html
+    from workbench.errors import ModelError
+
+    row = {
+        "name": a,
+        "available": True,
+        "parameters": 22_700_000,
+        "memory_bytes": {c: 2**30},
+        "description": b,
+    }
+    table = catalog_html([row, {**row, "name": b, "available": False}], c, 16, 64)
+    counts = trainable_html((1_000, 22_700_000), c, a)
+    failures = trainable_html(b) + trainable_html(ModelError(c)) + trainable_html(OSError(a))
+    return table + counts + failures
+
+
+def render_lr_finder_message(a: str, b: str, c: str) -> str:
+    from widgets.lr_finder_panel import failure_html
+    from workbench.errors import DataError
+
+    return failure_html(a) + failure_html(DataError(b)) + failure_html(KeyError(c))
+
+
+@functools.cache
+def _one(cls: type) -> Any:
+    """One instance of ``cls`` for all examples (a widget is slow to build)."""
+    return cls()
+
+
+def render_form_messages(a: str, b: str, c: str) -> str:
+    """The form's notice (a note or an error; e.g. "task → causal-lm: implied by dataset
+    '<the path typed>'") and its validation line, after a user string went into a setting."""
+    from widgets.form import ConfigForm
+
+    form = _one(ConfigForm)
+    form.set("text_column", c if c.strip() else "text")
+    form.say(a)
+    note = form.notice.value
+    form.say(b, is_error=True)
+    return note + form.notice.value + form.error.value
+
+
+def render_lesson(a: str, b: str, c: str) -> str:
+    """A lesson's title, goal and fixed values: a lesson arrives as a pasted state string."""
+    from widgets.lesson import Lesson
+    from widgets.workbench import _lesson_html
+
+    lesson = Lesson(title=a, goal=b, fixed={"text_column": c, "epochs": 2.0})
+    return _lesson_html(lesson, lesson.apply(TrainConfig()))
+
+
 RENDERERS = {
     "widgets.html.table": render_widget_table,
     "widgets.html.frame_table": render_frame_table,
@@ -247,6 +338,11 @@ RENDERERS = {
     "widgets.coach_panel finding": render_finding,
     "widgets.compare.Comparison": render_comparison_widget,
     "widgets.evaluate_panel mistakes": render_mistake_row,
+    "widgets.evaluate_panel generations": render_generations,
+    "widgets.model_panel catalog + trainable": render_model_panel,
+    "widgets.lr_finder_panel message": render_lr_finder_message,
+    "widgets.form notice + error": render_form_messages,
+    "widgets.workbench lesson header": render_lesson,
     "widgets.curves_panel overfitting": render_overfitting,
     "runs table": render_runs_table,
     "attribution explanation + page": render_explanation,
@@ -264,35 +360,224 @@ def test_every_html_renderer_escapes_untrusted_strings(name: str, a: str, b: str
     assert_escaped(RENDERERS[name], a, b, c)
 
 
-def test_the_renderer_list_covers_every_module_that_writes_html() -> None:
-    """A new module building HTML from strings must join RENDERERS above (or say why not)."""
-    covered = {
-        "widgets/html.py",
-        "widgets/report.py",
-        "widgets/compare.py",
-        "widgets/evaluate_panel.py",
-        "widgets/curves_panel.py",
-        "widgets/runs_panel.py",  # html.table(runs_table(...)): "runs table"
-        "widgets/data_panel.py",  # html.frame_table/table/error: the DataPanel test below
-        "widgets/train_panel.py",  # html.error/note of run messages
-        "widgets/hyperparameters_panel.py",  # fixed section titles only
-        "widgets/attribution_view.py",  # html.note/error + attribution renderers
-        "workbench/attribution/html.py",
-        "workbench/attribution/llm_html.py",
-        "widgets/try_it.py",
-        "widgets/coach_panel.py",  # finding_html: "widgets.coach_panel finding"
-    }
-    writers = set()
-    for folder in ("widgets", "workbench"):
-        for path in (ROOT / folder).rglob("*.py"):
-            text = path.read_text(encoding="utf-8")
-            if any(
-                tag in text for tag in ("<div", "<span", "<table", "<td", "<li>", "_repr_html_")
-            ):
-                writers.add(str(path.relative_to(ROOT)))
-    assert writers <= covered, (
-        f"HTML written in modules the property test does not cover: {writers - covered}"
+# How each module that writes HTML is covered: the RENDERERS above that run its code on
+# injection payloads, or why it needs none (only fixed markup; strings reach HTML only
+# through helpers that a renderer covers, or through a test of its own).
+HTML_WRITERS: dict[str, tuple[str, ...] | str] = {
+    "widgets/html.py": (
+        "widgets.html.table",
+        "widgets.html.frame_table",
+        "widgets.html.error/note/cell/pre",
+    ),
+    "widgets/report.py": ("widgets.report.RunReport", "widgets.report.RunReport findings"),
+    "widgets/compare.py": ("widgets.compare.Comparison",),
+    "widgets/evaluate_panel.py": (
+        "widgets.evaluate_panel mistakes",
+        "widgets.evaluate_panel generations",
+    ),
+    "widgets/curves_panel.py": ("widgets.curves_panel overfitting",),
+    "widgets/coach_panel.py": ("widgets.coach_panel finding",),
+    "widgets/try_it.py": ("widgets.try_it answer",),
+    "widgets/model_panel.py": ("widgets.model_panel catalog + trainable",),
+    "widgets/lr_finder_panel.py": ("widgets.lr_finder_panel message",),
+    "widgets/form.py": ("widgets.form notice + error",),
+    "widgets/workbench.py": ("widgets.workbench lesson header",),
+    "workbench/attribution/html.py": (
+        "attribution explanation + page",
+        "attribution comparison + page",
+    ),
+    "workbench/attribution/llm_html.py": ("causal-LM heatmap comparison + page",),
+    "widgets/runs_panel.py": "fixed <b> title; run names and settings go through html.table "
+    "(the 'runs table' and 'widgets.html.table' renderers)",
+    "widgets/data_panel.py": "fixed <b> titles; texts, labels and columns go through "
+    "html.frame_table/table/pre/error: test_data_panel_shows_untrusted_columns_texts_and_labels",
+    "widgets/train_panel.py": "fixed <b> title; run errors and messages through html.error/note",
+    "widgets/hyperparameters_panel.py": "fixed <b> section titles; check errors through "
+    "html.error/note, findings through coach_panel.finding_html",
+    "widgets/attribution_view.py": "no markup of its own: html.note/error and the attribution "
+    "renderers",
+    "workbench/config.py": "not HTML: <slug> and <timestamp> are placeholders in help text",
+}
+# An opening or closing tag: ``<b>``, ``<p style=…>``, ``</h3>``, ``<br/>``; not ``a < b``.
+TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)(?=[\s/>])")
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _has_tag(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and TAG.search(node.value) is not None
     )
+
+
+def _markup(node: ast.AST, docstrings: set[int]) -> tuple[set[str], bool]:
+    """The tags ``node`` itself writes, and whether it puts a value into markup."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        if id(node) in docstrings:
+            return set(), False
+        return {t.lower() for t in TAG.findall(node.value)}, False
+    if isinstance(node, ast.JoinedStr):  # f"<h3>{title}</h3>"; f"<{tag}>" reads as <x>
+        text = "".join(p.value if isinstance(p, ast.Constant) else "x" for p in node.values)
+        tags = {t.lower() for t in TAG.findall(text)}
+        return tags, bool(tags) and any(isinstance(p, ast.FormattedValue) for p in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+        # "<p>" + goal; "<b>%s</b>" % name. Markup joined to a helper's result
+        # ("<b>T</b>" + html.table(rows)) is not a value put in by hand.
+        by_hand = any(
+            _has_tag(markup)
+            and (
+                not isinstance(other, (ast.Constant, ast.Call))
+                or (isinstance(node.op, ast.Mod) and markup is node.left)
+            )
+            for markup, other in ((node.left, node.right), (node.right, node.left))
+        )
+        return set(), by_hand
+    if isinstance(node, ast.Call):
+        func = node.func
+        tags = set()
+        if getattr(func, "attr", getattr(func, "id", "")) in ("HTML", "HTMLMath"):
+            tags.add("*")  # an HTML widget shows whatever string it is given
+        if any(k.arg == "description_allow_html" for k in node.keywords):
+            tags.add("*")
+        by_hand = isinstance(func, ast.Attribute) and func.attr == "format"
+        return tags, by_hand and _has_tag(func.value)  # "<b>{}</b>".format(name)
+    return set(), False
+
+
+def html_writing(source: str) -> tuple[set[str], set[str]]:
+    """What a module's code (not its docstrings) writes as HTML: the tags in its string
+    literals, f-strings included (``f"<{tag}>"`` counts, as ``x``; an HTML widget, a
+    ``_repr_html_`` or ``description_allow_html`` counts as ``*``), and the qualified names
+    of the functions that put values into markup themselves (with an f-string, ``+``, ``%``
+    or ``.format`` on a string holding a tag; ``<module>`` for module-level code)."""
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, *DEFINITIONS))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    tags: set[str] = set()
+    functions: set[str] = set()
+
+    def visit(node: ast.AST, qualname: str, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, DEFINITIONS):
+                inner = child.name if not qualname else f"{qualname}.{child.name}"
+                if in_function:
+                    inner = f"{qualname}.<locals>.{child.name}"
+                if child.name == "_repr_html_":
+                    tags.add("*")
+                visit(child, inner, not isinstance(child, ast.ClassDef))
+                continue
+            found, by_hand = _markup(child, docstrings)
+            tags.update(found)
+            if by_hand:
+                functions.add(qualname if in_function else "<module>")
+            visit(child, qualname, in_function)
+
+    visit(tree, "", False)
+    return tags, functions
+
+
+def html_writers() -> dict[str, tuple[set[str], set[str]]]:
+    """``{module path: (tags, functions putting values into markup)}`` for every module of
+    ``widgets`` and ``workbench`` that writes HTML."""
+    found = {}
+    for folder in ("widgets", "workbench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            tags, functions = html_writing(path.read_text(encoding="utf-8"))
+            if tags:
+                found[str(path.relative_to(ROOT))] = (tags, functions)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("source", "tags", "functions"),
+    [
+        ('def f(title):\n    return f"<h3>{title}</h3>"', {"h3"}, {"f"}),
+        ('def f(goal):\n    return "<p>" + goal + "</p>"', {"p"}, {"f"}),
+        ('def f(n):\n    return "<b>%s</b>" % n', {"b"}, {"f"}),
+        ('class C:\n    def f(self, n):\n        return "<b>{}</b>".format(n)', {"b"}, {"C.f"}),
+        ('def f(rows):\n    return "<b>Runs</b>" + html.table(rows)', {"b"}, set()),
+        ('x = "<b>fixed</b><i>a</i><br/><img src=x>"', {"b", "i", "br", "img"}, set()),
+        (
+            "def f(t, c):\n    return f'<pre style=\"a\">{t}</pre><code>{c}</code>'",
+            {"pre", "code"},
+            {"f"},
+        ),
+        (
+            'def f(u):\n    def g(t):\n        return f"<a href={u}>{t}</a>"\n    return g',
+            {"a"},
+            {"f.<locals>.g"},
+        ),
+        ('x = f"<{tag}>{t}</{tag}>"', {"x"}, {"<module>"}),
+        ("box = w.HTML(value)", {"*"}, set()),
+        ("b = w.Button(description=v, description_allow_html=True)", {"*"}, set()),
+        ("class R:\n    def _repr_html_(self):\n        return self.s", {"*"}, set()),
+        ('"""Docs may say <b>bold</b>."""\nx = f"a < {b} and c > d"', set(), set()),
+        ('x = "<unk>"; y = "a<b"', {"unk"}, set()),
+    ],
+)
+def test_the_html_scan_sees_every_kind_of_markup(
+    source: str, tags: set[str], functions: set[str]
+) -> None:
+    assert html_writing(source) == (tags, functions)
+
+
+def test_the_renderer_list_covers_every_module_that_writes_html() -> None:
+    """A module writing HTML must join HTML_WRITERS: with RENDERERS that run its code
+    (required when it puts values into markup itself), or with why it needs none."""
+    writers = html_writers()
+    assert {
+        "widgets/workbench.py",
+        "widgets/model_panel.py",
+        "widgets/lr_finder_panel.py",
+        "widgets/form.py",
+    } <= set(writers), "the scan is blind to HTML widgets"
+    assert set(writers) - set(HTML_WRITERS) == set(), "HTML written in modules not in HTML_WRITERS"
+    assert set(HTML_WRITERS) - set(writers) == set(), "HTML_WRITERS names modules that write none"
+    for module, covered in HTML_WRITERS.items():
+        dotted = module.removesuffix(".py").replace("/", ".")
+        package, _, name = dotted.rpartition(".")
+        if isinstance(covered, str):
+            assert covered.strip(), module
+            assert not writers[module][1], f"{module} puts values into markup: add a renderer"
+            continue
+        assert set(covered) <= set(RENDERERS), set(covered) - set(RENDERERS)
+        sources = [inspect.getsource(RENDERERS[r]) for r in covered]
+        assert any(dotted in src or f"from {package} import {name}" in src for src in sources), (
+            f"no renderer listed for {module} calls its code"
+        )
+
+
+def test_every_function_that_puts_values_into_markup_runs_under_the_property_test() -> None:
+    """Function by function: each one that builds markup around a value by hand is reached
+    by some renderer, so the property test above feeds it the injection payloads."""
+    wanted = {
+        (module, function)
+        for module, (_, functions) in html_writers().items()
+        for function in functions - {"<module>"}
+    }
+    assert len(wanted) > 10, "the scan found too few markup functions: it is broken"
+    files = {str((ROOT / module).resolve()): module for module, _ in wanted}
+    called: set[tuple[str, str]] = set()
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        module = files.get(frame.f_code.co_filename)
+        if event == "call" and module is not None:
+            called.add((module, frame.f_code.co_qualname))
+
+    sys.setprofile(profile)
+    try:
+        for render in RENDERERS.values():
+            render("one two", "three", "four")
+    finally:
+        sys.setprofile(None)
+    assert sorted(wanted - called) == []
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -465,45 +750,145 @@ def test_a_symlinked_run_pointing_outside_is_refused(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- offline
-class NetworkUsed(AssertionError):
-    pass
-
-
+# Every test runs under conftest's offline guard (``offline_guard``, autouse): a connection
+# to a host other than this machine raises NetworkBlocked and fails the test at teardown,
+# caught or not. The tests below prove the guard, then use it.
 @pytest.fixture()
-def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record (and refuse) every attempt to resolve a host or open a connection."""
-    attempts: list[str] = []
+def empty_hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Offline, with an empty Hugging Face cache: no hub model can be "already downloaded",
+    so a model this machine happens to have cached cannot make a test pass by accident."""
+    from huggingface_hub import constants
 
-    def refuse(what: str) -> Any:
-        def guard(*args: Any, **kwargs: Any) -> Any:
-            attempts.append(f"{what}{args[:2]}")
-            raise NetworkUsed(f"network used offline: {what}{args[:2]}")
-
-        return guard
-
+    cache = tmp_path / "hf-cache"
+    cache.mkdir()
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
-    monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
-    monkeypatch.setattr(socket.socket, "connect", refuse("connect"))
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse("connect_ex"))
-    return attempts
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    return cache
+
+
+def _connect(family: int, address: tuple[Any, ...], ex: bool = False) -> Any:
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(2)
+        return sock.connect_ex(address) if ex else sock.connect(address)
+
+
+def _sendto(address: tuple[Any, ...]) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        return sock.sendto(b"\0" * 12, address)
+
+
+INTERNET_ATTEMPTS = {
+    "create_connection": lambda: socket.create_connection(("example.com", 80), timeout=2),
+    "getaddrinfo": lambda: socket.getaddrinfo("huggingface.co", 443),
+    "gethostbyname": lambda: socket.gethostbyname("example.com"),
+    "connect to an address": lambda: _connect(socket.AF_INET, ("93.184.215.14", 80)),
+    "connect_ex": lambda: _connect(socket.AF_INET, ("1.1.1.1", 443), ex=True),
+    "connect, IPv6": lambda: _connect(socket.AF_INET6, ("2606:4700:4700::1111", 443)),
+    "connect, IPv4-mapped IPv6": lambda: _connect(socket.AF_INET6, ("::ffff:1.1.1.1", 443)),
+    "UDP sendto (a DNS query)": lambda: _sendto(("8.8.8.8", 53)),
+    "urllib": lambda: urllib.request.urlopen("http://example.com/", timeout=2),
+}
+
+
+@pytest.mark.parametrize("how", list(INTERNET_ATTEMPTS))
+def test_the_offline_guard_refuses_every_way_out(how: str, offline_guard: Any) -> None:
+    from conftest import NetworkBlocked
+
+    with pytest.raises(OSError) as raised:  # urllib wraps it in a URLError (an OSError)
+        INTERNET_ATTEMPTS[how]()
+    blocked = getattr(raised.value, "reason", raised.value)  # URLError(reason=...)
+    assert isinstance(blocked, NetworkBlocked), repr(raised.value)
+    assert len(offline_guard.attempts) == 1, offline_guard.attempts
+    offline_guard.attempts.clear()  # made on purpose: this test passes
+
+
+def test_a_swallowed_network_attempt_still_fails_the_test(offline_guard: Any) -> None:
+    """The old guard's hole: code that catches the error must not let the test pass. The
+    project's own hub probe does (``except OSError: return False``), as does every HTTP
+    library's retry loop."""
+    from workbench.models.loading import hub_reachable
+
+    assert hub_reachable(timeout=2) is False
+    with pytest.raises(pytest.fail.Exception, match="huggingface.co"):
+        offline_guard.check()  # what the fixture runs at teardown
+    assert offline_guard.attempts == []
+
+
+def test_a_swallowed_attempt_fails_a_real_pytest_run(tmp_path: Path) -> None:
+    """End to end, in a child pytest with this conftest: the test that swallows the error
+    is reported as an error at its teardown; the loopback test passes."""
+    (tmp_path / "conftest.py").write_text(
+        (ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (tmp_path / "test_child.py").write_text(
+        "import socket\n"
+        "def test_swallows():\n"
+        "    try:\n"
+        "        socket.getaddrinfo('example.com', 80)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "def test_loopback():\n"
+        "    with socket.create_server(('127.0.0.1', 0)) as server:\n"
+        "        socket.create_connection(server.getsockname()).close()\n",
+        encoding="utf-8",
+    )
+    child = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = child.stdout + child.stderr
+    assert child.returncode == 1, out
+    assert "2 passed, 1 error" in out, out  # test_swallows: passed its call, failed teardown
+    assert "ERROR at teardown of test_swallows" in out, out
+    assert "getaddrinfo('example.com', 80)" in out, out
+
+
+def test_the_offline_guard_lets_loopback_and_local_sockets_through(
+    offline_guard: Any, tmp_path: Path
+) -> None:
+    """What the JupyterLab browser test, jupyter_client and torch's gloo need: 127.0.0.1,
+    ``::1``, ``localhost`` and AF_UNIX."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        for host in ("127.0.0.1", "localhost"):
+            socket.create_connection((host, port), timeout=2).close()
+        assert socket.getaddrinfo("localhost", port)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.sendto(b"x", ("127.0.0.1", port))
+    try:
+        server6 = socket.create_server(("::1", 0), family=socket.AF_INET6)
+    except OSError:  # no IPv6 loopback in this container: nothing to connect to
+        server6 = None
+    if server6 is not None:
+        with server6:
+            socket.create_connection(("::1", server6.getsockname()[1]), timeout=2).close()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix_server:
+        path = str(tmp_path / "s")
+        unix_server.bind(path)
+        unix_server.listen()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.connect(path)
+    for end in socket.socketpair():
+        end.close()
+    assert offline_guard.attempts == []
 
 
 @pytest.mark.parametrize("model", ["no-such-org/no-such-model", "bert-base-uncased", "gpt2"])
 def test_offline_an_unknown_model_fails_without_touching_the_network(
-    model: str, no_network: list[str]
+    model: str, empty_hf_cache: Path, offline_guard: Any
 ) -> None:
     from workbench.models import resolve_model
 
-    try:
+    with pytest.raises(ModelError, match="HF_HUB_OFFLINE"):
         resolve_model(model)
-    except ModelError as err:
-        assert "HF_HUB_OFFLINE" in str(err)
-    assert no_network == []
+    assert offline_guard.attempts == []
 
 
 def test_offline_training_an_unknown_model_fails_fast_without_the_network(
-    no_network: list[str], tmp_path: Path
+    empty_hf_cache: Path, offline_guard: Any, tmp_path: Path
 ) -> None:
     from conftest import toy_frame
 
@@ -515,11 +900,12 @@ def test_offline_training_an_unknown_model_fails_fast_without_the_network(
     handle = train(cfg, data=toy_frame(10), block=True)
     assert handle.status == "failed"
     assert isinstance(handle.error, ModelError), handle.error
-    assert no_network == []
+    assert "HF_HUB_OFFLINE" in str(handle.error)
+    assert offline_guard.attempts == []
 
 
 def test_offline_loading_local_and_packaged_models_uses_no_network(
-    no_network: list[str], tiny_bert_dir: str, minilm_dir: str
+    empty_hf_cache: Path, offline_guard: Any, tiny_bert_dir: str, minilm_dir: str
 ) -> None:
     from workbench.models import load_classifier, load_tokenizer, resolve_model
 
@@ -527,4 +913,19 @@ def test_offline_loading_local_and_packaged_models_uses_no_network(
         source = resolve_model(name)
         load_tokenizer(source)
         load_classifier(source, ["a", "b", "c"])
-    assert no_network == []
+    assert offline_guard.attempts == []
+
+
+def test_online_an_unreachable_hub_is_reported_not_hung(
+    empty_hf_cache: Path, offline_guard: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without HF_HUB_OFFLINE the resolver probes the hub once; with no network (here: the
+    guard) it says so instead of handing a hub id to a download that would hang."""
+    from workbench.models import resolve_model
+
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ModelError, match="unreachable"):
+        resolve_model("no-such-org/no-such-model")
+    assert len(offline_guard.attempts) == 1 and "huggingface.co" in offline_guard.attempts[0]
+    offline_guard.attempts.clear()  # the one probe, on purpose

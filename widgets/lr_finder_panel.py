@@ -74,9 +74,7 @@ class LRFinderPanel(w.VBox):
             return self._thread
         config, problem = self.form.check()
         if config is None:
-            self.message.value = html.error(
-                f"{problem or 'invalid settings'}\nFix that setting, then click Find LR again."
-            )
+            self.message.value = failure_html(problem or "invalid settings")
             return None
         data = self._data() if callable(self._data) else self._data
         self.control = Control()
@@ -128,10 +126,18 @@ class LRFinderPanel(w.VBox):
                 self.use_button.disabled = False
         except Exception as err:  # ConfigError, DataError, ModelError…: shown, not raised
             self.status.value = "failed"
-            self.message.value = html.error(
-                f"{html.failure(err)}\nFix the setting it names (Data, Model or Hyperparameters), "
-                "then click Find LR again."
-            )
+            self.message.value = failure_html(err)
         finally:
             self.find_button.disabled = False
             self.cancel_button.disabled = True
+
+
+def failure_html(problem: str | BaseException) -> str:
+    """Why the range test did not run (a ``str``: the settings problem) or failed (the
+    exception), with what to do next; escaped."""
+    if isinstance(problem, str):
+        return html.error(f"{problem}\nFix that setting, then click Find LR again.")
+    return html.error(
+        f"{html.failure(problem)}\nFix the setting it names (Data, Model or Hyperparameters), "
+        "then click Find LR again."
+    )

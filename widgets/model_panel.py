@@ -155,43 +155,59 @@ class ModelPanel(w.VBox):
         batch = self.form.controls["batch_size"].get() or 32
         length = self.form.controls["max_length"].get() or 128
         rows = describe_catalog(batch, length) if (batch, length) != (32, 128) else self.rows
-        rows = [r for r in rows if r["task"] == self._task()]
-        table = [
-            {
-                "model": r["name"],
-                "available offline": "yes" if r["available"] else "no (not in the HF cache)",
-                "parameters": f"{r['parameters'] / 1e6:.1f}M",
-                f"memory to train ({method})": f"{r['memory_bytes'].get(method, 0) / 2**30:.1f} GB",
-                "about": r["description"],
-            }
-            for r in rows
-        ]
-        note = html.note(f"memory: estimated peak, fp32, batch {batch}, {length} tokens")
-        return html.table(table) + note
+        return catalog_html([r for r in rows if r["task"] == self._task()], method, batch, length)
 
     # -- the worker ------------------------------------------------------------
     def _count(self, config: Any, problem: str | None, num_labels: int) -> None:
         if config is None:
-            self.trainable.value = html.error(
-                f"cannot count parameters until the settings are valid: {problem}"
-            )
+            self.trainable.value = trainable_html(problem or "invalid settings")
             return
         self.trainable.value = html.note("trainable parameters: computing…")
         try:
-            trainable, total = trainable_parameters(config, num_labels)
+            counts = trainable_parameters(config, num_labels)
         except Exception as err:  # ModelError & co.: shown, not raised
             if not self.probe.pending:
-                self.trainable.value = html.error(
-                    f"{html.failure(err)}\nPick another model or method above (the catalog says "
-                    "which models are on disk)."
-                )
+                self.trainable.value = trainable_html(err)
             return
         if self.probe.pending:
             return  # a newer choice is queued; its answer replaces this one
-        self.counts = (trainable, total)
-        share = trainable / total if total else 0.0
-        self.trainable.value = html.note(
-            f"trainable parameters: {trainable:,} of {total:,} ({share:.2%}) with "
-            f"{config.model.method} on {config.model.model}",
-            color="#1b5e20",
+        self.counts = counts
+        self.trainable.value = trainable_html(counts, config.model.method, config.model.model)
+
+
+def catalog_html(rows: list[dict[str, Any]], method: str, batch: int, length: int) -> str:
+    """The catalog table (rows of :func:`describe_catalog`) with the memory ``method`` needs
+    at ``batch`` × ``length`` tokens; every name and description escaped."""
+    table = [
+        {
+            "model": r["name"],
+            "available offline": "yes" if r["available"] else "no (not in the HF cache)",
+            "parameters": f"{r['parameters'] / 1e6:.1f}M",
+            f"memory to train ({method})": f"{r['memory_bytes'].get(method, 0) / 2**30:.1f} GB",
+            "about": r["description"],
+        }
+        for r in rows
+    ]
+    note = html.note(f"memory: estimated peak, fp32, batch {batch}, {length} tokens")
+    return html.table(table) + note
+
+
+def trainable_html(
+    counts: tuple[int, int] | BaseException | str, method: str = "", model: str = ""
+) -> str:
+    """What the panel says about the trainable-parameter count, escaped: ``(trainable,
+    total)`` for ``method`` on ``model``; a ``str``: the settings problem that stops the
+    count; an exception: why counting (loading the model) failed."""
+    if isinstance(counts, str):
+        return html.error(f"cannot count parameters until the settings are valid: {counts}")
+    if isinstance(counts, BaseException):
+        return html.error(
+            f"{html.failure(counts)}\nPick another model or method above (the catalog says "
+            "which models are on disk)."
         )
+    trainable, total = counts
+    share = trainable / total if total else 0.0
+    return html.note(
+        f"trainable parameters: {trainable:,} of {total:,} ({share:.2%}) with {method} on {model}",
+        color="#1b5e20",
+    )
