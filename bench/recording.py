@@ -138,7 +138,9 @@ class StepRecorder:
             "time_to_first_loss_s": self.first_loss_at - self.launched_at,
             "final_loss": statistics.fmean(self.losses[-last:]),
             "losses": self.losses,
-            "step_seconds": seconds,
+            "step_seconds": seconds,  # steps 2..N: end of the step minus end of the one before
+            "step_real_tokens": [b.real_tokens for b in trained],
+            "step_examples": [b.examples for b in trained],
             "batch_fingerprints": [b.fingerprint for b in trained],
             "peak_rss_mb": peak_rss_mb(),
             "peak_gpu_mb": peak_gpu_mb(),

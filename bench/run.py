@@ -153,7 +153,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--quick", action="store_true", help="tiny random BERT (smollm2: Llama), 1 repeat"
     )
     parser.add_argument("--out", type=Path, default=None, help=f"report path ({DEFAULT_OUT})")
-    parser.add_argument("--repeats", type=int, default=None, help="rounds (3; --quick: 1)")
+    parser.add_argument("--repeats", type=int, default=None, help="rounds (4; --quick: 1)")
     parser.add_argument("--steps", type=int, default=None, help="optimizer steps per arm (20)")
     parser.add_argument(
         "--arms",
@@ -244,7 +244,7 @@ def measure(args: argparse.Namespace, order: list[str]) -> dict[str, Any]:
     started = header(["bench"])
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
         s = settings_for(args, Path(work))
-        repeats = args.repeats or (1 if args.quick else 3)
+        repeats = args.repeats or (1 if args.quick else 4)
         rounds = plan_rounds(order, repeats, args.order, s.seed)
         warm_s = None if args.no_warm_up else warm_up(s, args.timeout)
         results = run_rounds(s, rounds, args.timeout)
