@@ -211,3 +211,13 @@ def test_form_follows_a_chat_file_but_not_a_lessons_task(tmp_path: Path) -> None
     locked.set("model", LM)
     assert locked.controls["task"].get() == "text-classification"
     assert "task →" not in locked.notice.value
+
+
+def test_a_name_with_an_unknown_home_directory_infers_nothing_and_does_not_crash() -> None:
+    """``~0`` (no user called 0) made ``Path.expanduser`` raise inside inference: any
+    string is a valid model or dataset name to ask about (found by the escaping test)."""
+    from workbench.tasks.inference import dataset_implies, model_implies
+
+    assert model_implies("~0") is None
+    assert dataset_implies("~0/data.csv") is None
+    assert TrainConfig().replace(model="~0").model.task == "text-classification"

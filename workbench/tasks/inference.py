@@ -72,6 +72,15 @@ def implied_task(model: object, dataset: object) -> Implied | None:
     return Implied(by_model.task, both, by_model.firm or by_data.firm)
 
 
+def local_path(text: str) -> Path:
+    """``text`` as a path with ``~`` expanded; as written when it cannot be expanded
+    (``~name`` of a user this machine does not know raises in ``expanduser``)."""
+    try:
+        return Path(text).expanduser()
+    except (RuntimeError, ValueError, OSError):
+        return Path(text)
+
+
 def model_implies(model: object) -> Implied | None:
     """The task a catalog name or a local model folder implies (no weights are loaded)."""
     from workbench.models.catalog import find_entry
@@ -81,7 +90,7 @@ def model_implies(model: object) -> Implied | None:
     entry = find_entry(model)
     if entry is not None:
         return Implied(entry.task, f"model {model!r} ({_kind(entry.task)})")
-    architectures = _architectures(Path(model).expanduser() / "config.json")
+    architectures = _architectures(local_path(model) / "config.json")
     for name in architectures:
         task = _task_of_architecture(name)
         if task is not None:
@@ -98,7 +107,7 @@ def dataset_implies(dataset: object) -> Implied | None:
     made_for = dataset_task(dataset)
     if made_for is not None:
         return Implied(made_for, f"dataset {dataset!r} (made for task {made_for})")
-    columns = peek_columns(Path(dataset).expanduser())
+    columns = peek_columns(local_path(dataset))
     found = _instruct_columns(columns or [])
     if found is None:
         return None
