@@ -317,6 +317,11 @@ def per_run_table(groups: dict[str, list[Result]]) -> str:
         cells = " | ".join(
             f"{r['samples_per_s']:.1f} ({r['seconds_per_step']:.2f} s/step"
             + (f", #{r['position'] + 1}" if "position" in r else "")
+            + (
+                f", others {100 * r['others_cpu_share']:.0f} %"
+                if r.get("others_cpu_share") is not None
+                else ""
+            )
             + ")"
             for r in sorted(runs, key=lambda r: r["repeat"])
         )
@@ -400,6 +405,7 @@ def render(
         f"- Software: {machine['software']}.",
         f"- Load average (1/5/15 min): {machine['load']}. Other "
         "jobs may share the machine: absolute numbers move with them, paired ratios less so.",
+        *others_line(results),
         gpu_line(s, machine.get("gpu")),
         "",
         "## Settings",
@@ -418,7 +424,8 @@ def render(
         "",
         *goal_lines(results, groups),
         "",
-        "## Every run: samples/s (seconds per step, place in its repeat's order)",
+        "## Every run: samples/s (seconds per step, place in its repeat's order, CPU share "
+        "other processes took meanwhile)",
         "",
         per_run_table(groups),
         "",
@@ -443,6 +450,20 @@ def method_text(s: BenchSettings) -> str:
         return text
     common = text.split("\n- ", 1)[1]  # everything after the classifier arms' bullet
     return METHOD_LM_ARMS.strip() + "\n- " + common
+
+
+def others_line(results: Sequence[Result]) -> list[str]:
+    """How much CPU other processes took during the arm-runs (the harness measures it)."""
+    shares = [r["others_cpu_share"] for r in results if r.get("others_cpu_share") is not None]
+    if not shares:
+        return []
+    waited = sum(r.get("waited_s") or 0 for r in results)
+    return [
+        f"- Other processes took {100 * statistics.median(shares):.0f} % of the CPUs during "
+        f"the median arm-run ({100 * min(shares):.0f}–{100 * max(shares):.0f} %; all CPU "
+        "time of the machine less the arm-run's own)"
+        + (f"; the harness waited {waited:.0f} s in all for them to finish." if waited else ".")
+    ]
 
 
 def gpu_line(s: BenchSettings, name: str | None = None) -> str:

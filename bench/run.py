@@ -48,6 +48,7 @@ import json
 import os
 import random
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -127,20 +128,67 @@ def warm_up(s: BenchSettings, timeout: float) -> float:
     return time.time() - started
 
 
-def run_rounds(s: BenchSettings, rounds: list[list[str]], timeout: float) -> list[dict[str, Any]]:
-    """Every repeat's arms in that repeat's order; progress goes to stderr."""
+def cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU time of the whole machine so far, in clock ticks (``/proc/stat``)."""
+    with open("/proc/stat", encoding="ascii") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+def others_share(seconds: float = 2.0) -> float:
+    """Share of the machine's CPU busy over ``seconds`` while no arm-run of ours runs:
+    what other processes take."""
+    busy0, total0 = cpu_jiffies()
+    time.sleep(seconds)
+    busy1, total1 = cpu_jiffies()
+    return (busy1 - busy0) / max(total1 - total0, 1)
+
+
+def wait_for_quiet(limit_s: float, threshold: float = 0.2) -> float:
+    """Wait (up to ``limit_s``) until other processes use under ``threshold`` of the CPUs;
+    returns the seconds waited."""
+    started = time.time()
+    while others_share() > threshold and time.time() - started < limit_s:
+        time.sleep(min(10.0, max(limit_s - (time.time() - started), 0.0)))
+    return time.time() - started
+
+
+def launch_watched(name: str, s: BenchSettings, timeout: float) -> dict[str, Any]:
+    """:func:`launch`, plus the share of the machine's CPU that *other* processes used
+    while the arm-run ran: all busy CPU time minus the arm-run's own (its rusage)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    own0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy0, total0 = cpu_jiffies()
+    result = launch(name, s, timeout)
+    busy1, total1 = cpu_jiffies()
+    own1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = (own1.ru_utime + own1.ru_stime) - (own0.ru_utime + own0.ru_stime)
+    others = max((busy1 - busy0) / tick - own, 0.0) / max((total1 - total0) / tick, 1e-9)
+    result["others_cpu_share"] = others
+    return result
+
+
+def run_rounds(
+    s: BenchSettings, rounds: list[list[str]], timeout: float, quiet_wait_s: float = 0.0
+) -> list[dict[str, Any]]:
+    """Every repeat's arms in that repeat's order; progress goes to stderr. Before each
+    arm-run, wait up to ``quiet_wait_s`` for other processes to leave the CPUs."""
     results = []
     for repeat, order in enumerate(rounds):
         for position, name in enumerate(order):
+            waited = wait_for_quiet(quiet_wait_s) if quiet_wait_s else 0.0
             load = os.getloadavg()[0]
-            result = launch(name, s, timeout)
-            result.update(repeat=repeat, position=position, load_before=load)
+            result = launch_watched(name, s, timeout)
+            result.update(repeat=repeat, position=position, load_before=load, waited_s=waited)
             results.append(result)
             print(
                 f"[bench] round {repeat + 1}/{len(rounds)} #{position + 1} {name:>8}: "
                 f"{result['samples_per_s']:.1f} samples/s, "
                 f"first loss after {result['time_to_first_loss_s']:.1f} s, "
-                f"process {result['wall_s']:.1f} s, load before {load:.2f}",
+                f"process {result['wall_s']:.1f} s, load before {load:.2f}, other processes "
+                f"{100 * result['others_cpu_share']:.0f} % of the CPUs"
+                + (f", waited {waited:.0f} s for them" if waited > 1 else ""),
                 file=sys.stderr,
                 flush=True,
             )
@@ -197,6 +245,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="measure nothing: rewrite the report from this raw results file",
     )
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per arm-run")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=0.0,
+        help="before each arm-run, wait up to this many seconds for other processes to use "
+        "under 20 %% of the CPUs (default 0: do not wait)",
+    )
     return parser.parse_args(argv)
 
 
@@ -247,7 +302,7 @@ def measure(args: argparse.Namespace, order: list[str]) -> dict[str, Any]:
         repeats = args.repeats or (1 if args.quick else 4)
         rounds = plan_rounds(order, repeats, args.order, s.seed)
         warm_s = None if args.no_warm_up else warm_up(s, args.timeout)
-        results = run_rounds(s, rounds, args.timeout)
+        results = run_rounds(s, rounds, args.timeout, args.quiet_wait)
     return {
         **started,
         **finish(started),
