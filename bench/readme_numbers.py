@@ -138,7 +138,7 @@ def goals(record: dict[str, Any], groups: dict[str, Any], spread: float) -> list
         + " and ".join(f"{100 * g:+.2f} %".replace("-", "−") for g in gaps if g is not None)
         + ").",
         f"- `make bench` within 15 min: {verdict(busy <= 15 * 60)} ({busy / 60:.1f} min"
-        + (f", not counting {waited / 60:.1f} min of waiting for other jobs)." if waited else ").")
+        + (f", not counting {waited / 60:.1f} min of waiting for other jobs)." if waited else ")."),
     ]
 
 
