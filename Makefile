@@ -61,7 +61,7 @@ demo-llm: $(STAMP) ## Small causal-LM demo: LoRA on SmolLM2-135M, answers before
 bench: $(STAMP) ## Throughput benchmark vs the HF Trainer (classifier) -> docs/benchmarks.md
 	$(BIN)/python bench/run.py
 
-bench-lm: $(STAMP) ## Causal LM + LoRA vs the HF Trainer -> docs/benchmarks-lm.md (~16 min)
+bench-lm: $(STAMP) ## Causal LM + LoRA vs the HF Trainer -> docs/benchmarks-lm.md
 	$(BIN)/python bench/run.py --workload smollm2
 
 lab: $(STAMP) ## Open JupyterLab on the starter notebook
