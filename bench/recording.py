@@ -143,6 +143,7 @@ class StepRecorder:
             "step_examples": [b.examples for b in trained],
             "batch_fingerprints": [b.fingerprint for b in trained],
             "peak_rss_mb": peak_rss_mb(),
+            **process_counters(),
             "peak_gpu_mb": peak_gpu_mb(),
             "tflops_per_s": useful / window / 1e12 if useful and window else None,
             "mfu": useful / window / self.peak_flops
@@ -179,6 +180,17 @@ def peak_gpu_mb() -> float | None:
     if not torch.cuda.is_available() or not torch.cuda.is_initialized():
         return None
     return torch.cuda.max_memory_allocated() / 2**20
+
+
+def process_counters() -> dict[str, int]:
+    """Page faults and context switches of this process so far (all threads): a run
+    that faults pages in again every step, or loses its cores often, shows here."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "minor_page_faults": usage.ru_minflt,
+        "voluntary_switches": usage.ru_nvcsw,
+        "involuntary_switches": usage.ru_nivcsw,
+    }
 
 
 def peak_rss_mb() -> float:
