@@ -18,7 +18,7 @@ TORCH  := torch==2.13.0
 # module-scoped fixtures (tiny models, servers) are built once.
 PYTEST_PAR := -n 2 --dist loadscope
 
-.PHONY: help install test test-fast lint format demo demo-llm bench bench-lm lab clean
+.PHONY: help install test test-fast lint format demo demo-llm bench bench-lm lab lessons-html clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -40,8 +40,18 @@ lint: $(STAMP) ## ruff lint, ruff format check, mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The notebook tests execute every lesson in small mode anyway; they also write each
+# executed lesson as HTML here (CI keeps them as artifacts).
+LESSONS_HTML ?= build/lessons
+
 test: lint ## Lint, types, then the whole test suite (slow and browser tests included)
-	$(BIN)/pytest -q $(PYTEST_PAR)
+	LESSONS_HTML=$(LESSONS_HTML) $(BIN)/pytest -q $(PYTEST_PAR)
+
+lessons-html: $(STAMP) ## Execute every notebook (SMALL = True) -> build/lessons/*.html
+	rm -rf $(LESSONS_HTML)
+	LESSONS_HTML=$(LESSONS_HTML) $(BIN)/pytest -q $(PYTEST_PAR) tests/test_notebooks.py \
+		-k "runs_headless or runs_in_small_mode"
+	@ls -1 $(LESSONS_HTML)
 
 test-fast: lint ## Lint, types, then the quick tests only; stop at the first failure
 	$(BIN)/pytest -q -x -m "not slow and not browser"

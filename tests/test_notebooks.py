@@ -87,9 +87,29 @@ def _kernel_is_this_venv() -> None:
     )
 
 
+#: Where the executed lessons are written as HTML (``make lessons-html``, and CI's
+#: ``make test``): a copy of each lesson as a reader sees it, outputs and figures included.
+HTML_DIR_VARIABLE = "LESSONS_HTML"
+
+
+def _write_html(nb: Any, path: Path) -> None:
+    """The executed notebook as one self-contained HTML page in $LESSONS_HTML, if set."""
+    import os
+
+    folder = os.environ.get(HTML_DIR_VARIABLE)
+    if not folder:
+        return
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(embed_images=True).from_notebook_node(nb)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    (Path(folder) / f"{path.stem}.html").write_text(body, encoding="utf-8")
+
+
 def _execute(path: Path, tmp_path: Path) -> list[Any]:
     """Run ``path`` top to bottom in a fresh kernel of this venv, working in ``tmp_path``;
-    fail on any cell error or any cell left unrun. Returns the executed code cells."""
+    fail on any cell error or any cell left unrun. Returns the executed code cells (and
+    writes the executed notebook as HTML where ``$LESSONS_HTML`` says)."""
     import nbclient
     import nbformat
 
@@ -101,7 +121,10 @@ def _execute(path: Path, tmp_path: Path) -> list[Any]:
         timeout=CELL_TIMEOUT_S,
         resources={"metadata": {"path": str(tmp_path)}},
     )
-    client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
+    try:
+        client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
+    finally:
+        _write_html(nb, path)  # a failing lesson's page shows where it stopped
     code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
     errors = [
         (index, out.get("ename"), out.get("evalue"))
@@ -137,6 +160,11 @@ def test_starter_notebook_runs_headless(tmp_path: Path) -> None:
     assert any("image/png" in out.get("data", {}) for out in code_cells[-1].outputs), (
         "the report cell showed no PNG"
     )
+    shown = "\n".join(_outputs_text(c) for c in code_cells)
+    assert "Loading weights" not in shown, "a progress bar froze into an output"
+    check = LESSON_CHECKS.get(STARTER.name)
+    if check is not None:
+        check(_variant_summaries(tmp_path / "runs"), shown)
 
 
 # ------------------------------------------------------------------- teaching notebooks
@@ -215,6 +243,26 @@ def _run_lesson_in_small_mode(path: Path, tmp_path: Path) -> None:
     shown = "\n".join(_outputs_text(c) for c in code_cells)
     for promise in LESSON_SHOWS.get(path.name, ()):
         assert promise in shown, f"{path.name} did not show {promise!r} in small mode"
+    # A copy that teaches when shared: no progress bar frozen into an output.
+    assert "Loading weights" not in shown, f"{path.name}: a progress bar froze into an output"
+    check = LESSON_CHECKS.get(path.name)
+    if check is not None:
+        check(_variant_summaries(tmp_path / "runs"), shown)
+
+
+def _variant_summaries(runs_dir: Path) -> dict[str, dict[str, Any]]:
+    """``{label: summary}`` of the runs a lesson made: ``run_variants`` labels its runs
+    (variant.json); a run without a label (the workbench's own, or a plain ``train``)
+    is keyed by its folder name, in the order the runs were made."""
+    from workbench.experiments import variant_label
+
+    found: dict[str, dict[str, Any]] = {}
+    for run in sorted(runs_dir.glob("*")):
+        if (run / "summary.json").is_file():
+            summary = json.loads((run / "summary.json").read_text())
+            summary["run_dir"] = str(run)
+            found[variant_label(run) or run.name] = summary
+    return found
 
 
 # What a lesson promises to show, checked in its small-mode outputs.
@@ -222,3 +270,8 @@ LESSON_SHOWS = {
     # the validation loss turns up and the flag explains it (not "No overfitting flag")
     "03_overfitting_and_regularization.ipynb": ("Overfitting since step",),
 }
+
+
+# One check per contrast a lesson promises, on {variant label: summary} and its text
+# outputs: a lesson whose point stops showing in small mode fails here.
+LESSON_CHECKS: dict[str, Any] = {}

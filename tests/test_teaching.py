@@ -14,9 +14,18 @@ from workbench import TrainConfig
 from workbench.config import ConfigError
 from workbench.data.shortcut import plant_shortcut
 from workbench.errors import DataError, RunError
-from workbench.experiments import comparison_table, memory_estimate, run_variants
+from workbench.experiments import (
+    auto_eval_every,
+    comparison_table,
+    describe_config,
+    lesson_config,
+    memory_estimate,
+    planned_steps,
+    run_variants,
+    variant_label,
+)
 from workbench.models.loading import ModelSource, load_classifier
-from workbench.plots import plot_run_comparison, plot_tradeoff
+from workbench.plots import majority_baseline, plot_run_comparison, plot_tradeoff
 
 LABELS = ["negative", "neutral", "positive"]
 
@@ -93,6 +102,10 @@ def test_run_variants_trains_each_and_the_table_shows_what_differs(
     assert rows[1]["trainable_parameters"] < rows[0]["trainable_parameters"]
     assert all(0 <= r["test_macro_f1"] <= 1 for r in rows)
     assert memory_estimate(runs["full"]) is None  # a local folder: no catalog shape
+    # Each run keeps its label (variant.json) and its class counts per split (the baseline).
+    assert [variant_label(r.path) for r in runs.values()] == ["full", "head only"]
+    balance = runs["full"].summary["balance"]
+    assert set(balance) == {"train", "val", "test"} and sum(balance["val"].values()) > 0
     # The notebook view: overlay PNG + escaped table; labels are the caller's.
     from widgets.compare import compare
 
@@ -152,6 +165,54 @@ def test_run_comparison_plot_is_labelled_by_the_callers_names() -> None:
         plot_run_comparison(runs, metric="f1")
     with pytest.raises(ValueError, match="x must be"):
         plot_run_comparison(runs, x="time")
+
+
+def test_majority_baseline_is_what_a_model_that_learned_nothing_scores() -> None:
+    base = majority_baseline({"neg": 50, "neu": 30, "pos": 20})
+    assert base["val_accuracy"] == pytest.approx(0.5)
+    assert base["val_macro_f1"] == pytest.approx(2 * 0.5 / 1.5 / 3)  # F1 of the majority / K
+    assert base["val_loss"] == pytest.approx(1.0297, abs=1e-4)  # entropy of the shares
+    assert majority_baseline({"a": 5, "b": 5})["val_loss"] == pytest.approx(0.6931, abs=1e-4)
+    assert majority_baseline(None) == {} and majority_baseline({"a": 3}) == {}
+
+
+def test_run_comparison_draws_the_baseline_clips_a_diverging_run_and_shows_twins() -> None:
+    good = _events([1.1, 0.9, 0.7, 0.6] * 2, [0.8, 0.6])
+    runs = {
+        "good": good,
+        "same": [dict(e) for e in good],  # identical curves: would vanish under "good"
+        "diverges": _events([1.1, 3.0, 9.0, 40.0] * 2, [20.0, 30.0]),
+    }
+    base = majority_baseline({"neg": 50, "neu": 30, "pos": 20})
+    fig, (loss_ax, metric_ax) = plot_run_comparison(runs, baseline=base)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "same (same curve as good)" in legend and "good" in legend
+    assert any(t.startswith("learned nothing") for t in legend)
+    twin = [line for line in loss_ax.lines if line.get_label().startswith("same")][0]
+    assert twin.get_linestyle() == ":"  # drawn differently, not hidden underneath
+    assert [line.get_ydata()[0] for line in metric_ax.lines if line.get_label() == "_baseline"] == [
+        pytest.approx(base["val_macro_f1"])
+    ]
+    top = loss_ax.get_ylim()[1]
+    assert top < 5.0, "the diverging run stretched the axis so the others flatten out"
+    notes = " ".join(t.get_text() for t in loss_ax.texts)
+    assert "axis clipped" in notes and "diverges reaches 30" in notes  # its validation loss
+    fig.canvas.draw()
+    # Without an outlier the axis is left alone and nothing is said.
+    fig, (loss_ax, _) = plot_run_comparison({"good": good, "b": _events([1.2] * 8, [1.0, 1.0])})
+    assert not loss_ax.texts and loss_ax.get_ylim()[1] >= 1.2
+
+
+def test_lesson_config_gives_every_curve_about_six_validation_points() -> None:
+    small = lesson_config()
+    assert (small.data.max_train_samples, small.data.max_eval_samples) == (384, 200)
+    assert planned_steps(small) == 48 and small.optim.eval_every == 8
+    assert lesson_config(eval_every=0).optim.eval_every == 0  # the caller's choice wins
+    assert lesson_config(batch_size=8).optim.eval_every == 16
+    line = describe_config(lesson_config(method="lora", lr=4e-3))
+    assert "lora at lr 0.004" in line and "48 steps" in line and "every 8 steps" in line
+    assert "(the method's default)" in describe_config(small) and "\n" not in line
+    assert auto_eval_every(small.replace(epochs=0.1)) == 1
 
 
 def test_tradeoff_plot_labels_each_point_and_uses_log_scale_for_wide_ranges() -> None:

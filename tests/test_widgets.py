@@ -798,6 +798,43 @@ def test_runs_panel_lists_runs_overlays_and_diffs(tmp_path: Path) -> None:
     assert panel.overlay.layout.display == "none" and panel.overlay.data == {}
 
 
+def test_evaluation_report_keeps_the_evaluate_tab_in_a_static_copy(tmp_path: Path) -> None:
+    """Per-class table, confusion matrix and the mistakes, most confident first, as plain
+    escaped HTML: what a shared or exported notebook still shows without widget state."""
+    from widgets.report import evaluation_report
+
+    run = write_run(tmp_path, "run", 1e-3, labels=["neg", "<i>neu</i>", "pos"], text="<b>x</b>")
+    rep = evaluation_report(run, mistakes=1)
+    page = rep._repr_html_()
+    assert type(rep).__module__ == "widgets.report" and not hasattr(rep, "_ipython_display_")
+    assert "Per class" in page and "precision" in page and "&lt;i&gt;neu&lt;/i&gt;" in page
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page  # the top mistake
+    assert "less sure" not in page and "(1 shown)" in page  # only the most confident one
+    assert "90.0%" in page and "data:image/png;base64," in page  # confidence; confusion PNG
+    assert is_png(rep.confusion_png)
+    # A causal-LM run: the answers before vs after fine-tuning instead.
+    lm = tmp_path / "lm"
+    lm.mkdir()
+    TrainConfig().replace(
+        task="causal-lm", model="some/lm", dataset="tweets-sentiment-instruct"
+    ).save(lm / "config.yaml")
+    summary = {
+        "status": "completed",
+        "test_accuracy": 0.5,
+        "test_perplexity": 1.5,
+        "test_per_class": {"negative": {"exact_match": 0.5, "support": 2}},
+    }
+    (lm / "summary.json").write_text(json.dumps(summary))
+    (lm / "events.jsonl").write_text(json.dumps({"type": "end", "status": "completed"}) + "\n")
+    row = {"prompt": "p", "reference": "negative", "before": "<s>Negative</s>", "after": "negative"}
+    (lm / "generations.json").write_text(json.dumps([{**row, "after_match": True}]))
+    page = evaluation_report(lm)._repr_html_()
+    assert "before fine-tuning" in page and "&lt;s&gt;Negative&lt;/s&gt;" in page
+    assert "Exact match per answer" in page and "test_perplexity" in page
+    # Nothing to show: said, as the Evaluate tab says it.
+    assert "no run" in evaluation_report(tmp_path / "missing")._repr_html_()
+
+
 def test_report_is_a_plain_object_with_png_and_escaped_html(tmp_path: Path) -> None:
     run = write_run(tmp_path, "run-<b>", 1e-3)
     rep = report(run)

@@ -25,7 +25,7 @@ from widgets.hyperparameters_panel import HyperparametersPanel
 from widgets.lr_finder_panel import LRFinderPanel
 from widgets.model_panel import ModelPanel
 from widgets.pump import RunPump
-from widgets.report import RunReport, report
+from widgets.report import EvaluationReport, RunReport, evaluation_report, report
 from widgets.runs_panel import RunsPanel
 from widgets.train_panel import TrainPanel
 from widgets.workbench import Workbench
@@ -43,10 +43,12 @@ __all__ = [
     "LossCurvesPanel",
     "ModelPanel",
     "RunPump",
+    "EvaluationReport",
     "RunReport",
     "RunsPanel",
     "TrainPanel",
     "Workbench",
     "control_for",
+    "evaluation_report",
     "report",
 ]

@@ -21,7 +21,7 @@ from typing import Any
 from widgets import html
 from widgets.charts import png
 from workbench.experiments import comparison_table
-from workbench.plots import plot_run_comparison
+from workbench.plots import majority_baseline, plot_run_comparison
 from workbench.runs import Run, load_run
 
 
@@ -70,10 +70,15 @@ class Comparison:
 def compare(
     runs: Mapping[str, Any], metric: str = "val_macro_f1", x: str = "step", title: str = ""
 ) -> Comparison:
-    """Overlay the curves of ``{label: run}`` and tabulate what differs and what they scored."""
+    """Overlay the curves of ``{label: run}`` and tabulate what differs and what they scored;
+    a dotted line marks what a model that learned nothing scores on their validation split."""
     loaded = {label: _as_run(run) for label, run in runs.items()}
     fig, _ = plot_run_comparison(
-        {label: run.events for label, run in loaded.items()}, metric=metric, x=x, title=title
+        {label: run.events for label, run in loaded.items()},
+        metric=metric,
+        x=x,
+        title=title,
+        baseline=baseline_of(loaded.values()),
     )
     return Comparison(Picture(png(fig, dpi=90)), comparison_table(loaded), title)
 
@@ -85,3 +90,13 @@ def _as_run(run: Any) -> Run:
     if folder is None:
         raise ValueError("this run has no directory yet: wait for it to start")
     return load_run(folder)
+
+
+def baseline_of(runs: Any) -> dict[str, float]:
+    """The majority-class baseline of the runs' validation split (the first run that
+    recorded its class counts; runs of one comparison share their data)."""
+    for run in runs:
+        balance = (run.summary or {}).get("balance") or {}
+        if balance.get("val"):
+            return majority_baseline(balance["val"])
+    return {}

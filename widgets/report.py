@@ -18,7 +18,7 @@ from typing import Any
 from widgets import html
 from widgets.charts import png
 from widgets.coach_panel import as_findings, finding_html
-from workbench.plots import new_figure, plot_training_curves
+from workbench.plots import majority_baseline, new_figure, plot_training_curves
 
 METRICS = (
     "status",
@@ -96,7 +96,9 @@ def report(source: Any) -> RunReport:
     metrics.setdefault("status", view.status)
     title = f"{view.run_dir.name if view.run_dir else 'run'} — {view.status}"
     fig, axes = new_figure(13.0, 3.6, ncols=3)
-    plot_training_curves(view.events, axes=axes[:2], title=title)
+    balance = (summary.get("balance") or {}).get("val")
+    plot_training_curves(view.events, axes=axes[:2], baseline=majority_baseline(balance))
+    fig.suptitle(title, fontsize=10)  # across the figure: a long run name is not clipped
     table_ax = axes[2]
     table_ax.axis("off")
     if metrics:
@@ -110,3 +112,105 @@ def report(source: Any) -> RunReport:
         table.scale(1.0, 1.2)
     message = str(summary.get("error") or view.message or "")
     return RunReport(title, png(fig, dpi=90), metrics, message, summary.get("findings"))
+
+
+class EvaluationReport:
+    """A static copy of what the Evaluate tab shows for a run: plain HTML (and the confusion
+    matrix as a PNG) that any notebook export or shared copy keeps."""
+
+    def __init__(self, title: str, parts: list[str], confusion_png: bytes = b"") -> None:
+        self.title = title
+        self.parts = parts
+        self.confusion_png = confusion_png
+
+    def _repr_html_(self) -> str:
+        picture = (
+            f"<img src='data:image/png;base64,{base64.b64encode(self.confusion_png).decode()}' "
+            "alt='confusion matrix' style='max-width:100%'/>"
+            if self.confusion_png
+            else ""
+        )
+        body = "".join(self.parts)
+        return f"<div><h4>{_html.escape(self.title)}</h4>{body}{picture}</div>"
+
+    def save(self, path: str | Path) -> Path:
+        """Write a self-contained ``.html`` page."""
+        p = Path(path)
+        p.write_text(self._repr_html_(), encoding="utf-8")
+        return p
+
+
+def evaluation_report(source: Any, mistakes: int = 8) -> EvaluationReport:
+    """The Evaluate tab of a finished run as static HTML, for a copy that teaches when shared.
+
+    A classifier: the test metrics, the per-class table, the confusion matrix and the
+    ``mistakes`` most confidently wrong test examples. A causal LM: the test metrics, the
+    greedy answers to held-out prompts before and after fine-tuning, and exact match per
+    answer. Every text from the data is escaped. A run that failed, still trains or has no
+    test results says so, as the Evaluate tab does.
+    """
+    from widgets.evaluate_panel import (
+        LM_METRIC_KEYS,
+        METRIC_KEYS,
+        generations_html,
+        most_confident_mistakes,
+        untested,
+    )
+    from widgets.registry import resolve
+    from workbench.plots import confusion_matrix_plot
+
+    try:
+        view = resolve(source)
+    except (ValueError, TypeError, OSError) as err:
+        return EvaluationReport("no run", [html.error(str(err))])
+    name = view.run_dir.name if view.run_dir else "run"
+    summary = view.summary or {}
+    title = f"Evaluation on the test split — {name}"
+    if view.live:
+        return EvaluationReport(title, [html.note("still training: no test results yet")])
+    if view.status == "failed" or summary.get("error"):
+        error = summary.get("error") or view.message
+        return EvaluationReport(title, [html.error(f"run failed: {error}")])
+    if summary.get("test_accuracy") is None:
+        return EvaluationReport(title, [html.note(untested(view))])
+    coach = "".join(finding_html(f) for f in as_findings(summary.get("findings") or []))
+    lm = summary.get("test_perplexity") is not None
+    keys = LM_METRIC_KEYS if lm else METRIC_KEYS
+    metrics = html.table([{"metric": k, "value": summary.get(k)} for k in keys if k in summary])
+    per_class = summary.get("test_per_class") or {}
+    if lm:
+        from workbench.tasks.lm_runs import read_generations
+
+        rows = read_generations(view.run_dir) if view.run_dir else []
+        answers = html.table(
+            [{"answer": k, **v} for k, v in per_class.items()], ["answer", "exact_match", "support"]
+        )
+        parts = [metrics, generations_html(rows), "<b>Exact match per answer</b>", answers, coach]
+        return EvaluationReport(title, parts)
+    classes = html.table(
+        [{"class": k, **v} for k, v in per_class.items()],
+        ["class", "precision", "recall", "f1", "support"],
+    )
+    confusion = b""
+    if summary.get("confusion_matrix"):
+        labels = [str(x) for x in summary.get("labels") or []]
+        fig, _ = confusion_matrix_plot(summary["confusion_matrix"], labels)
+        confusion = png(fig, dpi=80)
+    path = view.run_dir / "test_predictions.jsonl" if view.run_dir else None
+    wrong = most_confident_mistakes(path, mistakes) if path else []
+    for row in wrong:
+        row["confidence"] = f"{float(row.get('confidence') or 0.0):.1%}"
+    mistakes_html = (
+        html.table(wrong, ["text", "label", "predicted", "confidence"])
+        if wrong
+        else html.note("no misclassified test examples")
+    )
+    parts = [
+        metrics,
+        coach,
+        "<b>Per class</b>",
+        classes,
+        f"<b>Most confident mistakes</b> ({len(wrong)} shown)",
+        mistakes_html,
+    ]
+    return EvaluationReport(title, parts, confusion)

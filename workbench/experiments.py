@@ -14,13 +14,18 @@ eval`` and ``load_run`` see them like any other.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from workbench.config import TrainConfig
 from workbench.errors import RunError
 from workbench.models.catalog import estimate_training_memory, find_entry
 from workbench.runs import Run, config_differences, load_run
+
+#: File in a run directory holding the label :func:`run_variants` gave the run.
+VARIANT_FILE = "variant.json"
 
 #: Summary numbers a comparison shows, in this order (absent ones are left out).
 COLUMNS = (
@@ -34,21 +39,66 @@ COLUMNS = (
 )
 
 
+#: Validation points a lesson's curve gets (``lesson_config`` picks ``eval_every`` for it).
+EVALUATIONS_PER_RUN = 6
+
+
+def planned_steps(cfg: TrainConfig) -> int:
+    """Optimizer steps ``cfg`` plans, counted from its sample cap (as the engine counts them
+    from the prepared data; the built-in tweets have far more rows than any cap)."""
+    import math
+
+    rows = cfg.data.max_train_samples or 0
+    per_epoch = max(1, math.ceil(math.ceil(rows / cfg.optim.batch_size) / cfg.optim.grad_accum))
+    return max(1, math.ceil(cfg.optim.epochs * per_epoch))
+
+
+def auto_eval_every(cfg: TrainConfig, evaluations: int = EVALUATIONS_PER_RUN) -> int:
+    """``eval_every`` that gives ``cfg``'s run about ``evaluations`` validation points."""
+    return max(1, planned_steps(cfg) // evaluations)
+
+
 def lesson_config(small: bool = True, **changes: Any) -> TrainConfig:
     """The offline default sized for a lesson: ``small`` for a minute-long run on a laptop
     CPU (continuous integration runs every notebook this way), else a few minutes' run.
 
-    ``small``: 128 training and 32 validation/test tweets, 32 tokens, batch 16 (8 steps an
-    epoch), two epochs, no checkpoints. Otherwise: 2,000 / 500 tweets, 64 tokens, 3 epochs.
-    ``changes`` are applied on top, by setting name.
+    ``small``: 384 training tweets, 200 validation and 200 test tweets (a score on 200 moves
+    in half-point steps, not the 3-point steps of 32), 32 tokens, batch 16, two epochs (48
+    steps), no checkpoints. Otherwise: 2,000 / 500 tweets, 64 tokens, 3 epochs. ``changes``
+    are applied on top, by setting name. Unless ``eval_every`` is among them, it is chosen
+    for about :data:`EVALUATIONS_PER_RUN` validation points per curve.
     """
     size: dict[str, Any] = (
-        {"max_train_samples": 128, "max_eval_samples": 32, "max_length": 32, "epochs": 2.0}
+        {"max_train_samples": 384, "max_eval_samples": 200, "max_length": 32, "epochs": 2.0}
         if small
         else {"max_train_samples": 2000, "max_eval_samples": 500, "max_length": 64, "epochs": 3.0}
     )
     base = TrainConfig().replace(batch_size=16, save_checkpoints=False, **size)
-    return base.replace(**changes) if changes else base
+    cfg = base.replace(**changes) if changes else base
+    return cfg if "eval_every" in changes else cfg.replace(eval_every=auto_eval_every(cfg))
+
+
+def describe_config(cfg: TrainConfig) -> str:
+    """One line a lesson prints instead of the whole YAML: what trains, on what, how long.
+
+    >>> describe_config(lesson_config())   # doctest: +ELLIPSIS
+    "minilm-l6 · full fine-tune at lr 0.0001 (the method's default) · 384 training / 200 ..."
+    """
+    resolved = cfg.resolved()  # lr None: the method's default
+    m, d, o = resolved.model, resolved.data, resolved.optim
+    rate = f"lr {o.lr:g}" + (" (the method's default)" if cfg.optim.lr is None else "")
+    method = "full fine-tune" if m.method == "full" else m.method
+    pretrained = "" if m.pretrained else " (random init)"
+    evals = f"validation every {o.eval_every} steps" if o.eval_every else "validation each epoch"
+    cap = d.max_eval_samples
+    sizes = (
+        f"{d.max_train_samples or 'all'} training / {cap or 'all'} validation / "
+        f"{cap or 'all'} test examples of {d.dataset}"
+    )
+    return (
+        f"{m.model}{pretrained} · {method} at {rate} · {sizes} · {m.max_length} tokens · "
+        f"batch {o.batch_size} × {o.epochs:g} epochs ({planned_steps(cfg)} steps) · {evals}"
+    )
 
 
 def run_variants(
@@ -64,7 +114,10 @@ def run_variants(
     base
         The shared configuration.
     variants
-        ``{label: {setting: value, ...}}``; an empty mapping trains ``base`` as is.
+        ``{label: {setting: value, ...}}``; an empty mapping trains ``base`` as is. When
+        ``base`` has the automatic ``eval_every`` of :func:`lesson_config`, a variant that
+        changes the steps (batch size, epochs, data size) gets its own, so every curve has
+        about as many validation points.
     data
         A DataFrame or ``datasets.Dataset`` every variant trains on (default: the
         config's dataset).
@@ -85,7 +138,13 @@ def run_variants(
     """
     from workbench.training import train
 
-    configs = {label: base.replace(**dict(changes)) for label, changes in variants.items()}
+    auto = base.optim.eval_every == auto_eval_every(base)
+    configs = {}
+    for label, changes in variants.items():
+        cfg = base.replace(**dict(changes))
+        if auto and "eval_every" not in changes:  # same number of validation points each
+            cfg = cfg.replace(eval_every=auto_eval_every(cfg))
+        configs[label] = cfg
     runs: dict[str, Run] = {}
     for label, cfg in configs.items():
         if on_start is not None:
@@ -94,8 +153,19 @@ def run_variants(
         summary = handle.wait() or {}
         if summary.get("status") == "failed" or handle.run_dir is None:
             raise RunError(f"variant {label!r} failed: {summary.get('error', 'no message')}")
+        # The label travels with the run: the Runs tab, reports and tests can name it.
+        (handle.run_dir / VARIANT_FILE).write_text(json.dumps({"label": label}), "utf-8")
         runs[label] = load_run(handle.run_dir)
     return runs
+
+
+def variant_label(run_dir: str | Path) -> str | None:
+    """The label :func:`run_variants` gave the run in ``run_dir`` (None: not a variant)."""
+    path = Path(run_dir) / VARIANT_FILE
+    try:
+        return str(json.loads(path.read_text("utf-8"))["label"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def comparison_table(runs: Mapping[str, Run], columns: tuple[str, ...] = COLUMNS) -> list[dict]:

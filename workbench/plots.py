@@ -50,9 +50,17 @@ def curve_data(events: list[dict[str, Any]]) -> dict[str, list[float]]:
 
 
 def plot_training_curves(
-    events: list[dict[str, Any]], axes: Any = None, log_scale: bool = False, title: str = ""
+    events: list[dict[str, Any]],
+    axes: Any = None,
+    log_scale: bool = False,
+    title: str = "",
+    baseline: dict[str, float] | None = None,
 ) -> tuple[Any, Any]:
-    """Training loss (raw + smoothed) and validation loss; validation macro-F1 and LR."""
+    """Training loss (raw + smoothed) and validation loss; validation macro-F1 and LR.
+
+    ``baseline`` (:func:`majority_baseline`) adds what a model that learned nothing scores:
+    the class-share loss and the majority-class macro-F1, as grey dotted lines.
+    """
     if axes is None:
         fig, axes = new_figure(ncols=2)
     else:
@@ -69,6 +77,18 @@ def plot_training_curves(
         )
         metric_ax.plot(
             d["eval_step"], d["val_accuracy"], "s--", color="tab:olive", label="val accuracy"
+        )
+    if baseline and "val_loss" in baseline:
+        loss_ax.axhline(
+            baseline["val_loss"], color="0.45", ls=(0, (1, 2)), lw=1.2, label="class-share loss"
+        )
+    if baseline and "val_macro_f1" in baseline:
+        metric_ax.axhline(
+            baseline["val_macro_f1"],
+            color="0.45",
+            ls=(0, (1, 2)),
+            lw=1.2,
+            label="majority class (macro-F1)",
         )
     for i, step in enumerate(d["lr_change"]):
         label = "learning rate changed" if i == 0 else None
@@ -121,12 +141,65 @@ METRIC_NAMES = {
 }
 
 
+def majority_baseline(balance: dict[str, int] | None) -> dict[str, float]:
+    """What a model that learned nothing scores on a split with these class counts.
+
+    ``val_accuracy`` and ``val_macro_f1``: always answering the majority class (its share p;
+    macro-F1 2p/(1+p) over the number of classes); ``val_loss``: the cross-entropy of
+    answering the class shares themselves (their entropy, ln 3 for three balanced classes)
+    — the loss a fresh head reaches once it has learned only how common each class is.
+    Empty when the counts are unknown (a causal LM, or a run from before they were kept).
+    """
+    counts = [int(c) for c in (balance or {}).values() if int(c) > 0]
+    if len(counts) < 2:
+        return {}
+    n = sum(counts)
+    p = max(counts) / n
+    return {
+        "val_accuracy": p,
+        "val_macro_f1": 2 * p / (1 + p) / len(balance or {}),
+        "val_loss": float(-sum(c / n * np.log(c / n) for c in counts)),
+    }
+
+
+#: Run curves that differ by less than this are drawn as "the same curve".
+SAME_CURVE = 1e-6
+#: The loss axis is clipped when one curve rises above ``CLIP_WHEN`` times the range the
+#: others share (from the lowest loss to the second-highest peak), at ``CLIP_FACTOR`` times.
+CLIP_WHEN = 3.0
+CLIP_FACTOR = 1.6
+
+
+def _series(events: list[dict[str, Any]], metric: str, x: str) -> dict[str, list[float]]:
+    steps = [e for e in events if e["type"] == "step" and _finite(e.get("loss"))]
+    evals = [e for e in events if e["type"] == "eval"]
+    return {
+        "x": [e[x] for e in steps],
+        "loss": smooth([e["loss"] for e in steps]),
+        "eval_x": [e[x] for e in evals],
+        "val_loss": [e["val_loss"] for e in evals],
+        "metric": [e.get(metric, float("nan")) for e in evals],
+    }
+
+
+def _same_curve(a: dict[str, list[float]], b: dict[str, list[float]]) -> bool:
+    """True when two runs would be drawn on top of each other (every point within 1e-6)."""
+    for key in ("x", "loss", "eval_x", "val_loss", "metric"):
+        if len(a[key]) != len(b[key]):
+            return False
+        pairs = [(u, v) for u, v in zip(a[key], b[key], strict=True) if _finite(u) or _finite(v)]
+        if any(not (_finite(u) and _finite(v)) or abs(u - v) > SAME_CURVE for u, v in pairs):
+            return False
+    return bool(a["x"] or a["eval_x"])
+
+
 def plot_run_comparison(
     runs: Any,
     metric: str = "val_macro_f1",
     x: str = "step",
     axes: Any = None,
     title: str = "",
+    baseline: dict[str, float] | None = None,
 ) -> tuple[Any, Any]:
     """Several runs overlaid, one colour per run, labelled by the caller's names.
 
@@ -134,6 +207,13 @@ def plot_run_comparison(
     validation ``metric`` at each evaluation. ``runs`` maps a label (``"pretrained"``,
     ``"lr 1e-3"``) to that run's events. ``x`` is ``"step"`` (optimizer steps) or
     ``"epoch"`` (passes over the training set — fair when batch sizes differ).
+
+    ``baseline`` (:func:`majority_baseline` of the validation split) draws what a model that
+    learned nothing scores: a grey dotted line on both panels. A run whose curves coincide
+    with an earlier run's is drawn dotted with hollow markers and labelled "(same curve as
+    …)", so it does not vanish under the other. When one run's loss rises far above the
+    rest (a learning rate that diverges), the loss axis is clipped so the others stay
+    readable, and the figure says which run leaves it and how high it goes.
     """
     if x not in ("step", "epoch"):
         raise ValueError(f"x must be 'step' or 'epoch'; got {x!r}")
@@ -144,34 +224,42 @@ def plot_run_comparison(
     else:
         fig = axes[0].figure
     loss_ax, metric_ax = axes
-    for i, (label, events) in enumerate(dict(runs).items()):
+    series = {str(label): _series(events, metric, x) for label, events in dict(runs).items()}
+    drawn: list[tuple[str, dict[str, list[float]]]] = []
+    for i, (label, d) in enumerate(series.items()):
         color = f"C{i % 10}"
-        steps = [e for e in events if e["type"] == "step" and _finite(e.get("loss"))]
-        evals = [e for e in events if e["type"] == "eval"]
-        if steps:
+        twin = next((other for other, od in drawn if _same_curve(d, od)), None)
+        drawn.append((label, d))
+        name = label if twin is None else f"{label} (same curve as {twin})"
+        # A coinciding run: thin dotted line, hollow markers on top of the other's.
+        line = {"lw": 2} if twin is None else {"lw": 1.2, "ls": ":"}
+        marker = {"ms": 4} if twin is None else {"ms": 7, "mfc": "none", "mew": 1.2}
+        if d["x"]:
+            loss_ax.plot(d["x"], d["loss"], color=color, label=name, **line)
+        if d["eval_x"]:
+            dashes = "--" if twin is None else ":"
             loss_ax.plot(
-                [e[x] for e in steps],
-                smooth([e["loss"] for e in steps]),
+                d["eval_x"],
+                d["val_loss"],
+                marker="o",
+                ls=dashes,
                 color=color,
-                lw=2,
-                label=str(label),
-            )
-        if evals:
-            loss_ax.plot(
-                [e[x] for e in evals],
-                [e["val_loss"] for e in evals],
-                "o--",
-                color=color,
-                ms=4,
-                label="_validation",  # the style key below explains dashes once
-            )
+                label="_validation",
+                **marker,
+            )  # the style key below explains dashes once
             metric_ax.plot(
-                [e[x] for e in evals],
-                [e[metric] for e in evals],
-                "o-",
+                d["eval_x"],
+                d["metric"],
+                marker="o",
+                ls="-" if twin is None else ":",
                 color=color,
-                ms=4,
+                **marker,
             )
+    base = baseline or {}
+    for ax, key in ((loss_ax, "val_loss"), (metric_ax, metric)):
+        if key in base:
+            ax.axhline(base[key], color="0.45", ls=(0, (1, 2)), lw=1.2, label="_baseline")
+    _clip_loss_axis(loss_ax, series, base.get("val_loss"))
     xlabel = "optimizer step" if x == "step" else "epoch (passes over the training set)"
     loss_ax.set(
         xlabel=xlabel,
@@ -192,10 +280,50 @@ def plot_run_comparison(
             Line2D([], [], color="black", ls="--", marker="o", ms=4),
         ]
         labels += ["training loss (smoothed)", "validation"]
+        if base:
+            handles.append(Line2D([], [], color="0.45", ls=(0, (1, 2)), lw=1.2))
+            labels.append("learned nothing (majority class; class-share loss)")
         fig.legend(
             handles, labels, loc="outside lower center", ncols=min(len(labels), 4), fontsize=8
         )
     return fig, axes
+
+
+def _clip_loss_axis(
+    ax: Any, series: dict[str, dict[str, list[float]]], floor: float | None
+) -> None:
+    """Clip the loss axis when one run's loss dwarfs the others', and say so on the axes."""
+    peaks = {
+        label: max([v for v in d["loss"] + d["val_loss"] if _finite(v)], default=float("nan"))
+        for label, d in series.items()
+    }
+    peaks = {k: v for k, v in peaks.items() if _finite(v)}
+    if len(peaks) < 2:
+        return
+    values = [v for d in series.values() for v in d["loss"] + d["val_loss"] if _finite(v)]
+    low = min(values + ([floor] if floor is not None else []))
+    # The top of what the runs have in common: the second-highest peak (or the class-share
+    # loss, which every run starts near).
+    ordered = sorted(peaks.values())
+    common = max(ordered[-2], floor or 0.0)
+    span = common - low if common > low else abs(common) or 1.0
+    if max(peaks.values()) <= low + CLIP_WHEN * span:
+        return
+    limit = low + CLIP_FACTOR * span
+    above = {k: v for k, v in peaks.items() if v > limit}
+    ax.set_ylim(low - 0.05 * (limit - low), limit)
+    note = "; ".join(f"{k} reaches {v:.3g}" for k, v in above.items())
+    ax.text(
+        0.99,
+        0.98,
+        f"axis clipped at {limit:.3g}: {note}",
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=7,
+        color="0.25",
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "0.8", "pad": 2},
+    )
 
 
 def plot_tradeoff(

@@ -103,10 +103,13 @@ class Run:
                 return self._loaded[key]
             from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-            tokenizer = AutoTokenizer.from_pretrained(folder)
-            model = AutoModelForSequenceClassification.from_pretrained(
-                folder, use_safetensors=True
-            ).eval()
+            from workbench.models.loading import quiet_transformers
+
+            with quiet_transformers():  # no progress bar frozen into a notebook's output
+                tokenizer = AutoTokenizer.from_pretrained(folder)
+                model = AutoModelForSequenceClassification.from_pretrained(
+                    folder, use_safetensors=True
+                ).eval()
             if checkpoint is not None:
                 self._put_checkpoint(model, checkpoint)
             self._loaded[key] = (model, tokenizer)

@@ -57,6 +57,9 @@ def base_summary(s: Session | None, status: str, wall: float) -> dict[str, Any]:
             lr=p.peak_lr or s.config.optim.lr,  # the live value if it was changed mid-run
             peak_gpu_memory_mb=peak_gpu_memory_mb(s.accelerator.device),  # None off CUDA
         )
+        balance = getattr(s.data, "balance", None)
+        if balance:  # class counts per split: plots draw the majority-class baseline from it
+            summary["balance"] = balance
     return summary
 
 
