@@ -1,4 +1,4 @@
-"""The ``workbench`` command line: models, datasets, train, eval, predict, explain.
+"""The ``workbench`` command line: models, datasets, train, eval, predict, explain, sweep.
 
 Flags of ``train`` are derived from the config dataclasses (``--lr``, ``--batch-size``,
 ``--lora-r`` ...): one declaration per setting. Exit codes: 0 success (a run stopped with
@@ -148,6 +148,9 @@ def build_parser() -> Parser:
     p.add_argument("--notebook", default="notebooks/00_workbench.ipynb")
     p.add_argument("--port", type=int, default=None)
     add_explain_parser(sub)
+    from workbench.commands_sweep import add_sweep_parser  # imports this module: here, not above
+
+    add_sweep_parser(sub)
     return parser
 
 

@@ -285,6 +285,13 @@ def _write_png(e: Any, path: Any) -> None:
     save_png(e, path)
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """A hyperparameter search (:mod:`workbench.commands_sweep`)."""
+    from workbench.commands_sweep import cmd_sweep as run_sweep
+
+    return run_sweep(args)
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
     """Start JupyterLab (from this environment) on the starter notebook."""
     import shutil
