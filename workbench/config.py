@@ -14,6 +14,9 @@ A field's metadata keys:
 ``flag``     CLI flag name when it differs from ``--field-name``.
 ``restart``  True when changing it needs a new run (all but ``lr``).
 ``max_items``  longest allowed list of a ``tuple[str, ...]`` field (a repeatable CLI flag).
+``tasks``    the tasks that read the setting (image size, augmentation: image-classification);
+             absent means every task. Set away from its default for another task, it is a
+             config error (the run would silently ignore it); the UI can hide it there.
 
 Validation runs in ``__post_init__`` and raises :class:`ConfigError` (a
 ``ValueError``) with a fix-it message naming the bad value and what is allowed.
@@ -49,7 +52,10 @@ ATTENTIONS = ("auto", "sdpa", "eager")
 BATCHING = ("length-grouped", "random")
 METRICS = ("val_macro_f1", "val_accuracy", "val_loss")
 # Kept in step with the task registry workbench.tasks.TASKS (tests/test_causal_lm.py checks).
-TASK_NAMES = ("text-classification", "causal-lm")
+TASK_NAMES = ("text-classification", "causal-lm", "image-classification")
+IMAGE_TASKS = ("image-classification",)
+#: The image models halve the image five times (stem + four strided stages).
+IMAGE_STRIDE = 32
 
 
 def _check(section: Any) -> None:
@@ -168,6 +174,12 @@ class DataConfig:
         max=10_000_000,
         step=100,
     )
+    image_column: str | None = setting(
+        None,
+        "image-classification, CSV/Parquet data: the column holding image file paths "
+        "(auto-detected when empty; relative paths are read from the file's folder).",
+        tasks=IMAGE_TASKS,
+    )
 
     def __post_init__(self) -> None:
         _check(self)
@@ -184,8 +196,9 @@ class ModelConfig:
 
     task: str = setting(
         "text-classification",
-        "What the model learns: text-classification (a label per text) or causal-lm "
-        "(instruction tuning: generate the response to a prompt).",
+        "What the model learns: text-classification (a label per text), causal-lm "
+        "(instruction tuning: generate the response to a prompt) or image-classification "
+        "(a label per image).",
         choices=TASK_NAMES,
     )
     model: str = setting(
@@ -218,6 +231,15 @@ class ModelConfig:
         "causal-lm: pack several short examples into one row of max_length tokens "
         "(less padding; each example still attends only to itself).",
     )
+    image_size: int = setting(
+        64,
+        "image-classification: images are resized to this many pixels square (a multiple "
+        "of 32); larger sees more detail and costs about size² compute.",
+        min=32,
+        max=224,
+        step=32,
+        tasks=IMAGE_TASKS,
+    )
     trust_remote_code: bool = setting(
         False, "Run code shipped with the model (only for models you trust)."
     )
@@ -231,6 +253,12 @@ class ModelConfig:
         _check(self)
         if not self.model.strip():
             raise ConfigError("model must be a catalog name, hub id or directory; got ''")
+        if self.image_size % IMAGE_STRIDE:
+            near = max(IMAGE_STRIDE, round(self.image_size / IMAGE_STRIDE) * IMAGE_STRIDE)
+            raise ConfigError(
+                f"image_size must be a multiple of {IMAGE_STRIDE} (the model halves the image "
+                f"5 times); got {self.image_size}, try {near}"
+            )
 
 
 @dataclass(frozen=True)
@@ -350,6 +378,30 @@ class RegularizationConfig:
         "Metric that picks the best checkpoint and drives early stopping.",
         choices=METRICS,
     )
+    augment_flip: bool = setting(
+        False,
+        "image-classification: mirror half of the training images left-right at random "
+        "(a regularizer; leave off where mirroring changes the class, e.g. digits).",
+        tasks=IMAGE_TASKS,
+    )
+    augment_crop: float = setting(
+        0.0,
+        "image-classification: random crops of training images keep at least 1 − this "
+        "share of the area, stretched back to full size (0: off; 0.2 keeps 80 to 100 percent).",
+        min=0.0,
+        max=0.5,
+        step=0.05,
+        tasks=IMAGE_TASKS,
+    )
+    augment_rotation: float = setting(
+        0.0,
+        "image-classification: rotate training images by a random angle of up to this many "
+        "degrees either way (0: off).",
+        min=0.0,
+        max=45.0,
+        step=5.0,
+        tasks=IMAGE_TASKS,
+    )
     l2sp: float = setting(
         0.0,
         "L2-SP: share of each pretrained weight's drift from its pretrained value undone per "
@@ -440,6 +492,8 @@ class TrainConfig:
                     _place(nested, k, v, expect=key)
             else:
                 _place(nested, key, value)
+        given = {k for values in nested.values() for k in values}
+        _fill_task_defaults(nested, given)
         if "task" not in nested["model"]:
             _fill_implied_task(nested)
         sections = {name: SECTIONS[name](**values) for name, values in nested.items()}
@@ -475,6 +529,7 @@ class TrainConfig:
         for key, value in flat.items():
             section = section_of(key)
             merged[section][key] = value
+        _fill_task_defaults(merged, set(flat))
         if "task" not in flat and ("model" in flat or "dataset" in flat):
             _fill_implied_task(merged)
         out = TrainConfig.from_dict(merged)
@@ -491,6 +546,38 @@ class TrainConfig:
         if self.optim.lr is None:
             return self.replace(lr=get_method(self.model.method).default_lr)
         return self
+
+
+def _fill_task_defaults(nested: dict[str, dict[str, Any]], given: set[str]) -> None:
+    """A task's default model and dataset stand in for a catalog model or built-in dataset
+    of another task that the user did not choose (``--task image-classification`` alone
+    gets efficientnet-lite0 on fashion-mnist, not the text default minilm-l6).
+
+    The task is the one given, else the one the given model or dataset implies. A task
+    without defaults (causal-lm) leaves everything as it is.
+    """
+    from workbench.tasks import TASKS
+    from workbench.tasks.inference import dataset_implies, model_implies
+
+    task = nested["model"].get("task") if "task" in given else None
+    for key, section, implies in (
+        ("dataset", "data", dataset_implies),
+        ("model", "model", model_implies),
+    ):
+        found = implies(nested[section][key]) if key in given and task is None else None
+        task = found.task if found is not None else task
+    if task not in TASKS:
+        return
+    defaults = TASKS[task].defaults
+    for key, section, implies in (
+        ("model", "model", model_implies),
+        ("dataset", "data", dataset_implies),
+    ):
+        current = nested[section].get(key, getattr(SECTIONS[section], key))
+        found = implies(current)
+        unfit = found is not None and found.firm and found.task != task
+        if key in defaults and key not in given and unfit:
+            nested[section][key] = defaults[key]
 
 
 def _fill_implied_task(nested: dict[str, dict[str, Any]]) -> None:

@@ -48,13 +48,18 @@ class Run:
         """``completed``/``stopped``/``failed`` from the summary; ``interrupted`` without one."""
         return str(self.summary.get("status", "interrupted"))
 
-    def predict(self, texts: list[str], batch_size: int = 64) -> list[dict[str, Any]]:
-        """Label and class probabilities for each text, with the exported model."""
+    def predict(self, texts: list[Any], batch_size: int = 64) -> list[dict[str, Any]]:
+        """Label and class probabilities for each input, with the exported model: texts, or
+        for an image run image files (paths, PIL images or arrays; the task predicts)."""
         import torch
 
+        from workbench.tasks import get_task
         from workbench.training.batching import clip_text
 
         model, tokenizer = self.load_model()
+        own = get_task(self.config.model.task).predict(model, tokenizer, list(texts), self.config)
+        if own is not None:
+            return own
         labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         out = []
         with torch.no_grad():
@@ -101,15 +106,13 @@ class Run:
             if not has_exported_model(self.path):
                 self._loaded[key] = self._from_checkpoint(checkpoint)
                 return self._loaded[key]
-            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+            from workbench.tasks import get_task
 
-            from workbench.models.loading import quiet_transformers
-
-            with quiet_transformers():  # no progress bar frozen into a notebook's output
-                tokenizer = AutoTokenizer.from_pretrained(folder)
-                model = AutoModelForSequenceClassification.from_pretrained(
-                    folder, use_safetensors=True
-                ).eval()
+            own = get_task(self.config.model.task).load_exported(folder)  # a task's own format
+            if own is not None:
+                model, tokenizer = own
+            else:
+                model, tokenizer = _load_transformers_classifier(folder)
             if checkpoint is not None:
                 self._put_checkpoint(model, checkpoint)
             self._loaded[key] = (model, tokenizer)
@@ -168,6 +171,19 @@ class Run:
         from workbench.training.pinned import read_pinned
 
         return read_pinned(self.path)
+
+
+def _load_transformers_classifier(folder: Path) -> tuple[Any, Any]:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from workbench.models.loading import quiet_transformers
+
+    with quiet_transformers():  # no progress bar frozen into a notebook's output
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            folder, use_safetensors=True
+        ).eval()
+    return model, tokenizer
 
 
 def load_run(path: str | Path) -> Run:

@@ -89,7 +89,7 @@ def randomization_check(
                 f"{type(view.base).__name__}; its correlations would be 1 by construction. "
                 "Explain with trust='faithfulness' instead"
             )
-        _redraw(params, generator)
+        redraw(params, generator)
         done += sum(p.numel() for p in params)
         if name == "head" and _unchanged(view, request, real_logits):
             raise AttributionError(
@@ -181,7 +181,7 @@ def _summarize(row: dict[str, Any], attributions: int, seconds: float) -> None:
 
 
 @torch.no_grad()
-def _redraw(params: list[nn.Parameter], generator: torch.Generator) -> None:
+def redraw(params: list[nn.Parameter], generator: torch.Generator) -> None:
     """Replace each tensor by Gaussian noise with the tensor's own mean and spread."""
     for p in params:
         data = p.detach().float()

@@ -8,7 +8,8 @@ that registers itself in :mod:`workbench.methods` (CONVENTIONS rule 3).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from torch import nn
 
@@ -59,6 +60,34 @@ class AdaptationMethod:
         return 1.0
 
 
+@dataclass(frozen=True)
+class Anatomy:
+    """Where the methods find the parts they act on in a model that is not a transformers
+    classifier (a CNN): the model declares it as its ``anatomy`` attribute, so the methods
+    stay generic and the model-specific knowledge lives with the model's task.
+
+    Module names are relative to the model (``"classifier"``, ``"backbone._blocks"``).
+    """
+
+    #: Modules of the new task head: they train under every method (peft: modules_to_save).
+    head: tuple[str, ...]
+    #: The input side, frozen by ``freeze`` together with the bottom layers (a CNN's stem).
+    stem: tuple[str, ...]
+    #: The ``nn.ModuleList`` of blocks, bottom first (``freeze_layers`` counts these).
+    layers: str
+    #: Default target modules of LoRA (names as peft matches them).
+    adapter_targets: tuple[str, ...]
+
+
+def anatomy_of(model: nn.Module) -> Anatomy | None:
+    """The model's declared :class:`Anatomy`, looking through a peft wrapper; None for a
+    transformers model (the methods find its parts by their usual names)."""
+    get_base = getattr(model, "get_base_model", None)
+    base: Any = get_base() if callable(get_base) else model
+    found = getattr(base, "anatomy", None)
+    return found if isinstance(found, Anatomy) else None
+
+
 def classifier_head(model: nn.Module) -> nn.Module:
     """The task head of a sequence classifier (``classifier``, ``score`` or ``pre_classifier``)."""
     for name in ("classifier", "score", "logits_proj"):
@@ -70,6 +99,9 @@ def classifier_head(model: nn.Module) -> nn.Module:
 
 def head_parameter_names(model: nn.Module) -> set[str]:
     """Names of parameters in the head (including ``pre_classifier`` where present)."""
+    anatomy = anatomy_of(model)
+    if anatomy is not None:
+        return {f"{h}.{n}" for h in anatomy.head for n, _ in _named_in(model, h)}
     names = {f"classifier.{n}" for n, _ in _named(model, "classifier")}
     names |= {f"score.{n}" for n, _ in _named(model, "score")}
     names |= {f"pre_classifier.{n}" for n, _ in _named(model, "pre_classifier")}
@@ -81,8 +113,21 @@ def _named(model: nn.Module, attr: str) -> list[tuple[str, nn.Parameter]]:
     return list(sub.named_parameters()) if isinstance(sub, nn.Module) else []
 
 
+def _named_in(model: nn.Module, path: str) -> list[tuple[str, nn.Parameter]]:
+    try:
+        return list(model.get_submodule(path).named_parameters())
+    except AttributeError:
+        return []
+
+
 def encoder_layers(model: nn.Module) -> nn.ModuleList:
-    """The stack of transformer blocks: the first ModuleList as long as the layer count."""
+    """The stack of transformer blocks: the first ModuleList as long as the layer count
+    (a model with an :class:`Anatomy`: its declared ``layers``)."""
+    anatomy = anatomy_of(model)
+    if anatomy is not None:
+        layers = model.get_submodule(anatomy.layers)
+        assert isinstance(layers, nn.ModuleList)
+        return layers
     n_layers = getattr(model.config, "num_hidden_layers", None) or getattr(
         model.config, "n_layers", None
     )

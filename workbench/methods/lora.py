@@ -1,5 +1,8 @@
 """LoRA: low-rank updates ``W + (alpha/r)·B·A`` on chosen linear layers; base weights frozen.
 
+On a CNN the targets are its 1×1 convolutions (declared in the model's ``Anatomy``): a 1×1
+convolution is a linear layer applied at every pixel, so the same low-rank update fits.
+
 Hu et al., 2021. Through ``peft``: rank ``lora_r``, scale ``lora_alpha / lora_r``,
 ``lora_dropout`` on the adapter input.
 """
@@ -10,7 +13,7 @@ from torch import nn
 
 from workbench.config import ModelConfig
 from workbench.methods.base import AdaptationMethod
-from workbench.methods.peft_common import peft_task_type, target_modules, wrap
+from workbench.methods.peft_common import peft_options, wrap
 
 
 class Lora(AdaptationMethod):
@@ -26,11 +29,10 @@ class Lora(AdaptationMethod):
         from peft import LoraConfig
 
         config = LoraConfig(
-            task_type=peft_task_type(cfg),
             r=cfg.lora_r,
             lora_alpha=cfg.lora_alpha,
             lora_dropout=cfg.lora_dropout,
-            target_modules=target_modules(cfg),
+            **peft_options(model, cfg),
         )
         return wrap(model, config)
 

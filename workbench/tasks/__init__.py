@@ -1,16 +1,20 @@
 """Tasks: one registry. A task says what it loads, how it batches and what it evaluates.
 
-Adding a task = one file with a :class:`Task` subclass, one line in ``TASKS`` below, and
-its name in ``workbench.config.TASK_NAMES`` (the config's choices; a test checks both agree).
+Adding a task = one file (or one folder, like ``image_classification/``) with a
+:class:`Task` subclass, one line in ``TASKS`` below, and its name in
+``workbench.config.TASK_NAMES`` (the config's choices; a test checks both agree).
 """
 
 from __future__ import annotations
 
 from workbench.tasks.base import Task, metric_key
 from workbench.tasks.causal_lm import CausalLM
+from workbench.tasks.image_classification import ImageClassification
 from workbench.tasks.text_classification import TextClassification, classification_metrics
 
-TASKS: dict[str, Task] = {t.name: t for t in (TextClassification(), CausalLM())}
+TASKS: dict[str, Task] = {
+    t.name: t for t in (TextClassification(), CausalLM(), ImageClassification())
+}
 
 
 def get_task(name: str) -> Task:
@@ -26,6 +30,7 @@ def get_task(name: str) -> Task:
 __all__ = [
     "TASKS",
     "CausalLM",
+    "ImageClassification",
     "Task",
     "TextClassification",
     "classification_metrics",

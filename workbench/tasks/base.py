@@ -29,6 +29,9 @@ class Task:
     eval_metrics: ClassVar[tuple[str, ...]] = ("val_loss",)
     #: Cache slot (``workbench.cache``) of the task's prepared data.
     data_slot: ClassVar[str] = "data"
+    #: ``model``/``dataset`` that replace a catalog model or built-in dataset of another task
+    #: the user did not choose (``workbench.config``); none: the user must name them.
+    defaults: ClassVar[dict[str, str]] = {}
 
     def validate(self, cfg: TrainConfig) -> None:
         """Raise ``ConfigError`` for settings this task cannot honour."""
@@ -39,6 +42,7 @@ class Task:
                 f"method {cfg.model.method!r} does not fit task {self.name}; "
                 f"choose one of {', '.join(self.methods)}"
             )
+        check_task_settings(cfg, self.name)
 
     def prepare_data(self, cfg: TrainConfig, source: Any = None) -> Any:
         """Read, clean and split the data; the result has ``train``/``val``/``test``,
@@ -70,6 +74,31 @@ class Task:
         """How many examples one batch holds (what samples/s counts): one per row."""
         return int(batch["input_ids"].shape[0])
 
+    def tokens_in(self, batch: dict[str, torch.Tensor]) -> int:
+        """Real (unpadded) tokens in one batch, for tokens/s; 0 where inputs are not tokens."""
+        return int(batch["attention_mask"].sum())
+
+    def input_lengths(self, tokenizer: Any, data: Any) -> list[int] | None:
+        """Lengths of the training inputs before truncation, for the coach's pre-flight
+        checks (truncation, memory); None where inputs have no length (images)."""
+        from workbench.coach import token_lengths
+
+        return token_lengths(tokenizer, data)
+
+    def preflight_inputs(self, cfg: TrainConfig, data: Any) -> dict[str, Any]:
+        """What ``workbench check`` knows about the inputs without loading the model:
+        ``lengths`` and ``max_positions`` from the tokenizer (only it is loaded)."""
+        from workbench.models.loading import load_tokenizer, resolve_model
+
+        m = cfg.model
+        tokenizer = load_tokenizer(resolve_model(m.model), trust_remote_code=m.trust_remote_code)
+        limit = getattr(tokenizer, "model_max_length", None)
+        return {
+            "lengths": self.input_lengths(tokenizer, data),
+            # "no limit" is stored as 1e30: only a real position table counts
+            "max_positions": limit if isinstance(limit, int) and limit < 1_000_000 else None,
+        }
+
     def evaluate(self, s: Session, loader: Any) -> dict[str, Any]:
         """Metrics on one held-out loader; keys without the ``val_`` prefix (``loss`` …)."""
         raise NotImplementedError
@@ -78,6 +107,48 @@ class Task:
         """After a completed or stopped run (best weights restored): test, write files,
         export."""
         raise NotImplementedError
+
+    # -- finished runs: what the run directory's readers and the CLI ask the task --------
+    def load_exported(self, folder: Path) -> tuple[torch.nn.Module, Any] | None:
+        """``(model, preprocessor)`` of an exported ``model/`` folder in eval mode; None
+        where it is a transformers folder that the shared loader (:mod:`workbench.runs`)
+        reads."""
+        return None
+
+    def predict(
+        self, model: torch.nn.Module, preprocessor: Any, inputs: list[Any], cfg: TrainConfig
+    ) -> list[dict[str, Any]] | None:
+        """One prediction dict per input with a finished run's model; None where the
+        shared text-classifier prediction applies."""
+        return None
+
+    def summary_lines(self, summary: dict[str, Any], run_dir: Path | None) -> list[str]:
+        """Extra lines ``workbench train`` prints after a run (the files a user opens)."""
+        return []
+
+    def run_command(self, command: str, run: Any, args: Any) -> int | None:
+        """The task's own ``workbench eval|predict|explain`` for one of its runs (the exit
+        code); None where the shared command handles it."""
+        return None
+
+
+def check_task_settings(cfg: TrainConfig, task: str) -> None:
+    """A setting of another task (``metadata['tasks']``) moved from its default is a
+    config error: this task would silently ignore it."""
+    from dataclasses import fields
+
+    from workbench.config import SECTIONS, ConfigError
+
+    for section in SECTIONS:
+        values = getattr(cfg, section)
+        for f in fields(values):
+            owners = f.metadata.get("tasks")
+            if owners and task not in owners and getattr(values, f.name) != f.default:
+                raise ConfigError(
+                    f"{f.name} applies only to task {' or '.join(owners)}, but the task is "
+                    f"{task}, which would ignore it; leave {f.name} at "
+                    f"{f.default!r} or set task {owners[0]}"
+                )
 
 
 def metric_key(name: str, task: Task) -> str:

@@ -15,9 +15,12 @@ local folder, ``config.json`` architectures  ``…ForCausalLM`` / ``…LMHeadMod
                                             causal-lm; ``…ForSequenceClassification``:
                                             text-classification; a bare encoder
                                             (``BertModel``): nothing
+model folder, ``config.json`` ``task``      that task (image models the workbench exported)
 built-in dataset                            the task it is made for
 data file: header row, first JSON record    a ``messages`` column or a prompt/response
-or Parquet schema                           pair (:data:`PROMPT_COLUMNS`): causal-lm
+or Parquet schema                           pair (:data:`PROMPT_COLUMNS`): causal-lm;
+                                            an image-path column: image-classification
+a folder of class folders of images         image-classification
 ==========================================  ====================================
 
 A plain text/label file implies nothing: ``text-classification`` stays the default
@@ -90,6 +93,9 @@ def model_implies(model: object) -> Implied | None:
     entry = find_entry(model)
     if entry is not None:
         return Implied(entry.task, f"model {model!r} ({_kind(entry.task)})")
+    own = _stated_task(local_path(model) / "config.json")
+    if own is not None:  # a model folder exported by one of the workbench's own tasks
+        return Implied(own, f"model {model!r} ({_kind(own)} exported by the workbench)")
     architectures = _architectures(local_path(model) / "config.json")
     for name in architectures:
         task = _task_of_architecture(name)
@@ -107,11 +113,44 @@ def dataset_implies(dataset: object) -> Implied | None:
     made_for = dataset_task(dataset)
     if made_for is not None:
         return Implied(made_for, f"dataset {dataset!r} (made for task {made_for})")
-    columns = peek_columns(local_path(dataset))
+    path = local_path(dataset)
+    if _is_image_folder(path):
+        return Implied("image-classification", f"dataset {dataset!r} (a folder of image folders)")
+    columns = peek_columns(path)
+    image = _image_column(columns or [])
+    if image is not None:
+        return Implied("image-classification", f"dataset {dataset!r} (an image column {image!r})")
     found = _instruct_columns(columns or [])
     if found is None:
         return None
     return Implied("causal-lm", f"dataset {dataset!r} ({found})")
+
+
+def _is_image_folder(path: Path) -> bool:
+    """A folder whose subfolders hold image files (looks at a few files only)."""
+    from workbench.tasks.image_classification.data import IMAGE_EXTENSIONS
+
+    try:
+        if not path.is_dir():
+            return False
+        for sub in path.iterdir():
+            if sub.is_dir():
+                for i, file in enumerate(sub.iterdir()):
+                    if file.suffix.lower() in IMAGE_EXTENSIONS:
+                        return True
+                    if i > 20:
+                        break
+    except OSError:
+        return False
+    return False
+
+
+def _image_column(columns: list[str]) -> str | None:
+    from workbench.tasks.image_classification.data import IMAGE_NAMES
+
+    names = {c.strip().lower(): c for c in columns}
+    found: str | None = next((names[n] for n in IMAGE_NAMES if n in names), None)
+    return found
 
 
 def _conflict(by_model: Implied, by_data: Implied) -> ConfigError:
@@ -137,6 +176,7 @@ def _conflict(by_model: Implied, by_data: Implied) -> ConfigError:
 _FILE_HINT = {
     "causal-lm": "a file with a chat 'messages' column or instruction/output columns",
     "text-classification": "a file with text and label columns",
+    "image-classification": "a folder with one subfolder of images per class",
 }
 
 
@@ -195,6 +235,18 @@ def _instruct_columns(columns: list[str]) -> str | None:
     return None
 
 
+def _stated_task(config_json: Path) -> str | None:
+    """The ``task`` a model folder's ``config.json`` names (the image task writes one)."""
+    try:
+        found = json.loads(config_json.read_text(encoding="utf-8")).get("task")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return found if isinstance(found, str) and found in _KNOWN_TASKS else None
+
+
+_KNOWN_TASKS = ("text-classification", "causal-lm", "image-classification")
+
+
 def _architectures(config_json: Path) -> list[str]:
     try:
         found = json.loads(config_json.read_text(encoding="utf-8")).get("architectures")
@@ -212,6 +264,8 @@ def _task_of_architecture(name: str) -> str | None:
 
 
 def _kind(task: str) -> str:
-    return {"causal-lm": "a causal LM", "text-classification": "a text classifier"}.get(
-        task, f"a {task} model"
-    )
+    return {
+        "causal-lm": "a causal LM",
+        "text-classification": "a text classifier",
+        "image-classification": "an image classifier",
+    }.get(task, f"a {task} model")

@@ -29,6 +29,7 @@ class TextClassification(Task):
     eval_metrics = ("val_loss", "val_accuracy", "val_macro_f1")
     #: Cache slot of prepared data; the Data panel shares it (widgets/data_panel.py).
     data_slot: ClassVar[str] = "data"
+    defaults: ClassVar[dict[str, str]] = {"model": "minilm-l6", "dataset": "tweets-sentiment"}
 
     def validate(self, cfg: TrainConfig) -> None:
         super().validate(cfg)

@@ -24,16 +24,31 @@ from workbench.training.rng import load_rng_states, save_rng_states
 
 
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    """Copies (on CPU) of the parameters that train."""
-    return {
-        n: p.detach().to("cpu", copy=True).contiguous()
-        for n, p in model.named_parameters()
-        if p.requires_grad
-    }
+    """Copies (on CPU) of the parameters that train, and of the running statistics that
+    train with them (see :func:`trained_buffers`)."""
+    tensors: list[tuple[str, torch.Tensor]] = [
+        (n, p) for n, p in model.named_parameters() if p.requires_grad
+    ]
+    tensors += trained_buffers(model)
+    return {n: t.detach().to("cpu", copy=True).contiguous() for n, t in tensors}
+
+
+def trained_buffers(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    """Running mean/variance (and batch count) of the batch-norm layers whose weights train.
+
+    They change with training but are no parameters: a checkpoint without them would put a
+    CNN's best weights back next to the statistics of its last step (transformers have none).
+    """
+    out: list[tuple[str, torch.Tensor]] = []
+    for prefix, module in model.named_modules():
+        norm = isinstance(module, nn.modules.batchnorm._BatchNorm)
+        if norm and any(p.requires_grad for p in module.parameters(recurse=False)):
+            out += [(f"{prefix}.{n}", b) for n, b in module.named_buffers(recurse=False)]
+    return out
 
 
 def load_trainable(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    params = dict(model.named_parameters())
+    params = {**dict(model.named_parameters()), **dict(model.named_buffers())}
     missing = [n for n in state if n not in params]
     if missing:
         raise ValueError(f"checkpoint does not fit this model: unknown parameters {missing[:3]}")

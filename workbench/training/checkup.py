@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.coach import CHECKS, Finding, preflight, token_lengths
+from workbench.coach import CHECKS, Finding, preflight
 
 
 def check_settings(config: Any, source: Any = None) -> tuple[list[Finding], int]:
@@ -25,19 +25,14 @@ def check_settings(config: Any, source: Any = None) -> tuple[list[Finding], int]
     """
     from workbench.methods import get_method
     from workbench.models.catalog import find_entry
-    from workbench.models.loading import load_tokenizer, resolve_model
+    from workbench.tasks import get_task
     from workbench.training.session import prepare_task_data
 
     data = prepare_task_data(config, source)
     m = config.model
-    tokenizer = load_tokenizer(resolve_model(m.model), trust_remote_code=m.trust_remote_code)
-    limit = getattr(tokenizer, "model_max_length", None)
-    facts: dict[str, Any] = {
-        "lengths": token_lengths(tokenizer, data),
-        # "no limit" is stored as 1e30: only a real position table counts
-        "max_positions": limit if isinstance(limit, int) and limit < 1_000_000 else None,
-        "device": check_device(config),
-    }
+    # the tokenizer's lengths and position limit (a text task); nothing for images
+    facts: dict[str, Any] = get_task(m.task).preflight_inputs(config, data)
+    facts["device"] = check_device(config)
     entry = find_entry(m.model)
     if entry is not None:
         share = get_method(m.method).trainable_fraction_estimate()

@@ -50,7 +50,7 @@ def base_summary(s: Session | None, status: str, wall: float) -> dict[str, Any]:
             if p.train_seconds
             else None,
             train_tokens_per_second=round(p.tokens / p.train_seconds, 1)
-            if p.train_seconds
+            if p.train_seconds and p.tokens  # None where inputs are not tokens (images)
             else None,
             model=s.config.model.model,
             method=s.config.model.method,

@@ -90,7 +90,7 @@ def fit(s: Session, control: Control, log: EventLog, hooks: Hooks) -> str:
             # every process takes a batch of this size: count them all (global throughput)
             n = s.task.examples_in(batch) * acc.num_processes
             p.samples += n
-            p.tokens += int(batch["attention_mask"].sum()) * acc.num_processes
+            p.tokens += s.task.tokens_in(batch) * acc.num_processes
             if not acc.sync_gradients:
                 continue  # still accumulating micro-batches
             sched.step()

@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from workbench.cache import cached, file_stamp, recording, source_stamp
-from workbench.coach import Finding, preflight, raise_errors, token_lengths
+from workbench.coach import Finding, preflight, raise_errors
 from workbench.config import ConfigError, TrainConfig
 from workbench.methods import count_parameters
 from workbench.regularization import Regularizer, build_regularizers
@@ -285,7 +285,7 @@ def run_preflight(
     return preflight(
         cfg,
         data,
-        lengths=token_lengths(tokenizer, data),
+        lengths=get_task(cfg.model.task).input_lengths(tokenizer, data),
         max_positions=positions,
         parameters=total,
         trainable=trainable,

@@ -26,6 +26,7 @@ from workbench.data.sources.builtin import TweetsSentiment, TweetsSentimentInstr
 from workbench.data.sources.dataframe import DataFrameSource
 from workbench.data.sources.delimited import DelimitedFile
 from workbench.data.sources.hf_dataset import HFDataset
+from workbench.data.sources.images import FashionMnist, ImageBuiltin, Mnist5k
 from workbench.data.sources.json_records import JsonRecords
 from workbench.data.sources.parquet import ParquetFile
 from workbench.errors import DataError
@@ -35,6 +36,8 @@ SOURCES: dict[str, Source] = {
     for s in (
         TweetsSentiment(),
         TweetsSentimentInstruct(),
+        FashionMnist(),
+        Mnist5k(),
         DelimitedFile(),
         JsonRecords(),
         ParquetFile(),
@@ -139,6 +142,7 @@ __all__ = [
     "SOURCES",
     "BuiltinDataset",
     "FileSource",
+    "ImageBuiltin",
     "Source",
     "builtin_dataset",
     "builtin_names",
