@@ -118,8 +118,13 @@ class SweepWorker:
         budget = self.spec.trials
         if self.spec.sampler == "grid":
             budget = min(budget, self.spec.space.grid_size())
-        # every trial counts, whatever its state: one that failed spent its share too
-        return len(self.study.get_trials(deepcopy=False)) < budget
+        # every trial started counts, whatever its state: one that failed spent its share
+        # too; an enqueued one (waiting) is not started yet
+        import optuna
+
+        waiting = optuna.trial.TrialState.WAITING
+        started = [t for t in self.study.get_trials(deepcopy=False) if t.state != waiting]
+        return len(started) < budget
 
     # -- one trial --------------------------------------------------------------------
     def _run_trial(self, trial: Any, params: dict[str, Any], resume: bool = False) -> None:
