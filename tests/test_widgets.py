@@ -765,7 +765,7 @@ def test_interrupted_and_missing_runs_are_explained(tmp_path: Path) -> None:
 def test_workbench_attached_to_a_run_directory_shows_it(tmp_path: Path) -> None:
     run = write_run(tmp_path, "run-a", 3e-4)
     wb = Workbench(attach=run)
-    titles = ("Data", "Model", "Hyperparameters", "Train", "Evaluate", "Explain", "Runs")
+    titles = ("Data", "Model", "Hyperparameters", "Train", "Evaluate", "Explain", "Runs", "Sweep")
     assert wb.tab.titles == titles
     assert wb.config().optim.lr == 3e-4
     assert wb.train_panel.status_label.value == "completed"

@@ -1,7 +1,7 @@
 """Workbench: the whole fine-tuning flow in one notebook cell.
 
 >>> from widgets import Workbench
->>> wb = Workbench()  # Data · Model · Hyperparameters · Train · Evaluate · Explain · Runs
+>>> wb = Workbench()  # Data · Model · Hyperparameters · Train · Evaluate · Explain · Runs · Sweep
 >>> wb                        # (last expression of the cell: displays it)
 
 All panels share one :class:`~widgets.form.ConfigForm`, so every setting has exactly one
@@ -18,6 +18,10 @@ opened another run in them since; a new run takes them over again. The Train tab
 label is the signal: it changes when a run starts, pauses, resumes or ends, whichever
 thread writes it (the pump, or a click for a run that ended at once), so the hand-over runs
 in one worker (``follow_job``) and never holds up the pump.
+
+The Sweep tab (:mod:`widgets.sweep_panel`) searches around the form's settings: every
+trial is a run of its own, which **Open in Evaluate** / **Open in Explain** show in those
+tabs and **Use these settings** copies into the form.
 
 Lesson mode (:mod:`widgets.lesson`): ``Workbench(lesson=Lesson(fixed=..., editable=...,
 tabs=...))`` fixes settings and hides their controls and tabs; ``wb.state()`` is the whole
@@ -52,12 +56,13 @@ from widgets.lesson import (
 from widgets.model_panel import ModelPanel
 from widgets.report import RunReport, report
 from widgets.runs_panel import RunsPanel
+from widgets.sweep_panel import SweepPanel
 from widgets.train_panel import TrainPanel
 from workbench.config import ConfigError, TrainConfig
 from workbench.training import RunHandle
 
-TITLES = ("Data", "Model", "Hyperparameters", "Train", "Evaluate", "Explain", "Runs")
-MODEL_TAB, TRAIN_TAB, EVALUATE_TAB, EXPLAIN_TAB, RUNS_TAB = 1, 3, 4, 5, 6
+TITLES = ("Data", "Model", "Hyperparameters", "Train", "Evaluate", "Explain", "Runs", "Sweep")
+MODEL_TAB, TRAIN_TAB, EVALUATE_TAB, EXPLAIN_TAB, RUNS_TAB, SWEEP_TAB = 1, 3, 4, 5, 6, 7
 #: Train-tab statuses after which Evaluate and Explain have something new to show.
 FOLLOWED_STATUSES = ("running", "completed", "stopped", "failed")
 
@@ -118,6 +123,12 @@ class Workbench(w.VBox):
         self.evaluate_panel = EvaluatePanel(on_explain=self._open_in_explain, form=self.form)
         self.explain_view = AttributionView()
         self.runs_panel = RunsPanel(runs_dir or config.run.runs_dir, max_points=max_points)
+        self.sweep_panel = SweepPanel(
+            form=self.form,
+            data=self.data_panel.source,
+            on_open=self._open_trial,
+            max_points=max_points,
+        )
         panels = {
             "Data": self.data_panel,
             "Model": self.model_panel,
@@ -126,6 +137,7 @@ class Workbench(w.VBox):
             "Evaluate": self.evaluate_panel,
             "Explain": self.explain_view,
             "Runs": self.runs_panel,
+            "Sweep": self.sweep_panel,
         }
         self.tab = w.Tab(children=[panels[t] for t in self.titles], titles=self.titles)
         self.tab.observe(self._on_tab, names="selected_index")
@@ -260,6 +272,20 @@ class Workbench(w.VBox):
         self.explain_view.open_example(str(row.get("text", "")), run=run)
         if "Explain" in self.titles:
             self.select("Explain")
+
+    def _open_trial(self, run_dir: Path, tab: str) -> None:
+        """A sweep trial picked in the Sweep tab, shown in Evaluate or Explain (opening
+        the tab must not bring the Train tab's run back over it)."""
+        run = self.current_run()
+        with self._follow_lock:
+            self._followed = run
+            self._followed_live = isinstance(run, RunHandle) and not run.done
+        if tab == "Explain":
+            self.explain_view.show(run_dir)
+        else:
+            self.evaluate_panel.show(run_dir)
+        if tab in self.titles:
+            self.select(tab)
 
     def _on_setting(self, name: str) -> None:
         if name == "runs_dir":

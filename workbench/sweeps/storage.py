@@ -142,7 +142,7 @@ def make_sampler(spec: SweepSpec, seed: int) -> Any:
     if spec.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if spec.sampler == "grid":
-        return optuna.samplers.GridSampler(spec.space.grid(), seed=seed)
+        return grid_sampler(spec.space.grid(), seed)
     # Optuna's default is 10 random trials before TPE models anything: most of a small
     # budget. A third of the budget (at least 3, at most 10) leaves TPE the rest.
     startup = max(3, min(10, spec.trials // 3))
@@ -163,3 +163,22 @@ def make_pruner(spec: SweepSpec) -> Any:
     if spec.pruner == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=1, reduction_factor=3)
     return optuna.pruners.NopPruner()
+
+
+def _grid_sampler_class() -> Any:
+    import optuna
+
+    class GridSampler(optuna.samplers.GridSampler):
+        """Optuna's grid sampler, minus its ``study.stop()`` once the grid is done: that only
+        works inside ``study.optimize``, and a sweep asks and tells outside it (its worker
+        counts the budget itself, the grid's size included)."""
+
+        def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+            return None
+
+    return GridSampler
+
+
+def grid_sampler(grid: dict[str, list[Any]], seed: int) -> Any:
+    """A grid sampler that leaves stopping to the sweep (Optuna is imported only here)."""
+    return _grid_sampler_class()(grid, seed=seed)
