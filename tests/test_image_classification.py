@@ -140,6 +140,9 @@ def test_cli_train_runs_end_to_end_and_prints_the_summary(trained: dict[str, Any
         p.name for p in model_dir.iterdir()
     }
     assert json.loads((model_dir / "config.json").read_text())["image_size"] == SIZE
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    setup = next(e for e in events if e["type"] == "setup")
+    assert "data augmentation: flip, rotation ±10°" in setup["regularizers"]
 
 
 def test_exported_model_reloads_in_a_fresh_process_and_predicts_identically(
@@ -189,6 +192,25 @@ def test_explain_command_writes_the_heatmap_png(trained: dict[str, Any], tmp_pat
     assert "prediction:" in stdout and "method: saliency" in stdout
     with Image.open(png) as im:
         assert im.size[1] == SIZE * 4  # image | heatmap | overlay, 4x enlarged
+
+
+def test_predict_command_reads_a_list_of_image_paths(
+    trained: dict[str, Any], tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    (tmp_path / "img").mkdir()
+    for i, row in enumerate(read_predictions(trained["dir"])[:2]):
+        Image.fromarray(image_of(row["image"])).save(tmp_path / "img" / f"{i}.png")
+    listing = tmp_path / "list.txt"
+    listing.write_text("img/0.png\n\nimg/1.png\n")  # relative to the list's folder
+    rc, stdout, stderr = run_cli(["predict", "--run", str(trained["dir"]), "--file", str(listing)])
+    assert rc == 0, stderr
+    lines = stdout.splitlines()
+    assert len(lines) == 2 and all(line.split("\t")[0] in DIGITS for line in lines)
+    assert lines[1].endswith(str(tmp_path / "img" / "1.png"))
+    rc, _, stderr = run_cli(["predict", "--run", str(trained["dir"])])
+    assert rc == 2 and "nothing to predict: give --image" in stderr
 
 
 # --------------------------------------------------------------------------- explanations
@@ -440,6 +462,8 @@ def test_the_image_task_brings_its_own_model_and_dataset_unless_given() -> None:
     assert (cfg.model.task, cfg.model.model) == ("image-classification", "efficientnet-lite0")
     back = cfg.replace(task="text-classification")
     assert (back.model.model, back.data.dataset) == ("minilm-l6", "tweets-sentiment")
+    # a CNN's full fine-tune wants 10x the transformer rate (measured, see the task)
+    assert cfg.resolved().optim.lr == 1e-3 and back.resolved().optim.lr == 1e-4
 
 
 def test_augmentation_touches_training_batches_only() -> None:

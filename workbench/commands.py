@@ -34,7 +34,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         print(f"{r['name']:<{width}} {avail:<14} {size:<26} {r.get('description', '')}")
     print(
         "Also: any CSV/TSV/JSONL/Parquet file path (--dataset FILE), a pandas DataFrame or "
-        "datasets.Dataset from Python."
+        "datasets.Dataset from Python; for images a folder with one subfolder per class, or a "
+        "CSV/Parquet file of image paths and labels."
     )
     return 0
 
@@ -186,8 +187,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    if getattr(args, "image", None):  # image files: the run's task predicts them
-        run = open_run(args.run)
+    if getattr(args, "image", None) or _owns(args.run, "predict"):
+        run = open_run(args.run)  # e.g. an image run: its task reads the image files
         own = _task_of(run.config).run_command("predict", run, args)
         if own is None:
             raise UserError(
@@ -235,8 +236,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         from workbench.commands_causal_lm import explain_lm_run
 
         return explain_lm_run(args)
-    if getattr(args, "image", None):  # an image: the run's task explains it
-        run = open_run(args.run)
+    if getattr(args, "image", None) or _owns(args.run, "explain"):
+        run = open_run(args.run)  # e.g. an image run: its task explains an image
         own = _task_of(run.config).run_command("explain", run, args)
         if own is None:
             raise UserError(
@@ -288,6 +289,20 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def _is_lm_run(run_dir: str) -> bool:
     """Whether ``run_dir`` holds a causal-LM run (its config says so)."""
+    return _run_task(run_dir) == "causal-lm"
+
+
+def _owns(run_dir: str, command: str) -> bool:
+    """Whether the task of the run in ``run_dir`` has its own ``command`` (``Task.commands``)."""
+    from workbench.tasks import TASKS
+
+    task = TASKS.get(_run_task(run_dir) or "")
+    return task is not None and command in task.commands
+
+
+def _run_task(run_dir: str) -> str | None:
+    """The task ``run_dir``'s config names, read without validating the config (None when
+    there is none: ``load_run`` reports a missing or broken run directory)."""
     from pathlib import Path
 
     import yaml
@@ -296,9 +311,10 @@ def _is_lm_run(run_dir: str) -> bool:
     try:
         config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
-        return False  # load_run reports a missing or broken run directory
+        return None
     model = config.get("model") if isinstance(config, dict) else None
-    return isinstance(model, dict) and model.get("task") == "causal-lm"
+    task = model.get("task") if isinstance(model, dict) else None
+    return task if isinstance(task, str) else None
 
 
 def _write_json(e: Any, path: Any) -> None:

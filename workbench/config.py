@@ -541,10 +541,10 @@ class TrainConfig:
 
     def resolved(self) -> TrainConfig:
         """Fill fields left empty on purpose (e.g. ``lr``) with their method default."""
-        from workbench.methods import get_method
+        from workbench.tasks import get_task
 
         if self.optim.lr is None:
-            return self.replace(lr=get_method(self.model.method).default_lr)
+            return self.replace(lr=get_task(self.model.task).default_lr(self.model.method))
         return self
 
 

@@ -21,11 +21,16 @@ SMALLEST_BATCH = 8
 MOST_EPOCHS = 30
 
 
+def default_rate(config: Any) -> float:
+    """The method's default peak rate for the config's task (a CNN's can differ)."""
+    from workbench.tasks import get_task
+
+    return get_task(config.model.task).default_lr(config.model.method)
+
+
 def rate(config: Any) -> float:
     """The peak learning rate the run uses: the set one, else the method's default."""
-    from workbench.methods import get_method
-
-    return float(config.optim.lr or get_method(config.model.method).default_lr)
+    return float(config.optim.lr or default_rate(config))
 
 
 def needed_steps(config: Any) -> int:
@@ -33,7 +38,7 @@ def needed_steps(config: Any) -> int:
     from workbench.methods import get_method
 
     method = get_method(config.model.method)
-    slower = min(4.0, max(1.0, method.default_lr / rate(config)))
+    slower = min(4.0, max(1.0, default_rate(config) / rate(config)))
     return math.ceil(method.min_steps * slower)
 
 

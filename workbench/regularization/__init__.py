@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from workbench.config import TrainConfig
+from workbench.regularization.augmentation import DataAugmentation
 from workbench.regularization.base import Regularizer
 from workbench.regularization.dropout import AttentionDropout, ClassifierDropout, HiddenDropout
 from workbench.regularization.l2sp import L2SP
@@ -29,6 +30,7 @@ REGULARIZERS: dict[str, Callable[[], Regularizer]] = {
     "early_stopping": EarlyStopping,
     "l2sp": L2SP,
     "lora_dropout": LoraDropout,
+    "augmentation": DataAugmentation,
 }
 
 

@@ -32,6 +32,8 @@ class Task:
     #: ``model``/``dataset`` that replace a catalog model or built-in dataset of another task
     #: the user did not choose (``workbench.config``); none: the user must name them.
     defaults: ClassVar[dict[str, str]] = {}
+    #: Peak learning rates that differ, for this task's models, from the method's default.
+    learning_rates: ClassVar[dict[str, float]] = {}
 
     def validate(self, cfg: TrainConfig) -> None:
         """Raise ``ConfigError`` for settings this task cannot honour."""
@@ -43,6 +45,12 @@ class Task:
                 f"choose one of {', '.join(self.methods)}"
             )
         check_task_settings(cfg, self.name)
+
+    def default_lr(self, method: str) -> float:
+        """Peak learning rate of ``method`` when none is set (``TrainConfig.resolved``)."""
+        from workbench.methods import get_method
+
+        return self.learning_rates.get(method, get_method(method).default_lr)
 
     def prepare_data(self, cfg: TrainConfig, source: Any = None) -> Any:
         """Read, clean and split the data; the result has ``train``/``val``/``test``,
@@ -125,6 +133,9 @@ class Task:
     def summary_lines(self, summary: dict[str, Any], run_dir: Path | None) -> list[str]:
         """Extra lines ``workbench train`` prints after a run (the files a user opens)."""
         return []
+
+    #: ``workbench`` commands the task answers itself for its runs (``run_command``).
+    commands: ClassVar[tuple[str, ...]] = ()
 
     def run_command(self, command: str, run: Any, args: Any) -> int | None:
         """The task's own ``workbench eval|predict|explain`` for one of its runs (the exit

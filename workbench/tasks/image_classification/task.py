@@ -56,6 +56,9 @@ class ImageClassification(Task):
     eval_metrics = ("val_loss", "val_accuracy", "val_macro_f1")
     data_slot: ClassVar[str] = "data-image"
     defaults: ClassVar[dict[str, str]] = {"model": "efficientnet-lite0", "dataset": "fashion-mnist"}
+    # A CNN fine-tune wants 10x the transformer rate. Measured (fashion-mnist, 1,024 images,
+    # 64 px, 32 steps, full): lr 1e-4 → 0.20 test accuracy, 1e-3 → 0.67, 3e-3 → 0.73.
+    learning_rates: ClassVar[dict[str, float]] = {"full": 1e-3, "freeze": 1e-3}
 
     def validate(self, cfg: TrainConfig) -> None:
         from workbench.config import ConfigError
@@ -167,6 +170,8 @@ class ImageClassification(Task):
         from workbench.tasks.image_classification.cli import summary_lines
 
         return summary_lines(summary, run_dir)
+
+    commands: ClassVar[tuple[str, ...]] = ("eval", "predict", "explain")
 
     def run_command(self, command: str, run: Any, args: Any) -> int | None:
         from workbench.tasks.image_classification.cli import COMMANDS
