@@ -556,3 +556,39 @@ def test_efficientnet_lite0_fine_tunes_with_lora_and_reloads(tmp_path: Path) -> 
     assert type(model).__name__ == "ImageClassifier"  # adapters merged into plain weights
     digit = image_of(read_predictions(run.path)[0]["image"])
     assert run.predict([digit])[0]["label"] in DIGITS
+
+
+@pytest.mark.slow
+def test_a_crashed_image_run_resumes_exactly(
+    tiny_dir: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Augmentation and drop-connect draw from the RNG every step, and batch-norm statistics
+    train with the weights: the resumed run must still replay the uninterrupted one
+    (tolerances in tests/exact_resume.py)."""
+    from exact_resume import assert_resumed_exactly
+
+    from workbench import train
+    from workbench.tasks.image_classification import ImageClassification
+    from workbench.training.run import RunHandle
+    from workbench.training.rundir import check_resumable
+
+    cfg = tiny_config(
+        tiny_dir, tmp_path / "reference", epochs=2.0, eval_every=3, lr=1e-2, dropout=0.3,
+        augment_flip=True, augment_crop=0.2, augment_rotation=15.0, device="cpu",
+    )  # fmt: skip
+    assert train(cfg, block=True).status == "completed"
+    real, calls = ImageClassification.loss, {"n": 0}
+
+    def crash_in_step_5(self, outputs, batch, **options):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise RuntimeError("injected crash")
+        return real(self, outputs, batch, **options)
+
+    monkeypatch.setattr(ImageClassification, "loss", crash_in_step_5)
+    crashed = tmp_path / "crashed"
+    assert train(cfg.replace(out=str(crashed)), block=True).status == "failed"
+    monkeypatch.setattr(ImageClassification, "loss", real)
+    config = TrainConfig.load(check_resumable(crashed) / "config.yaml")
+    assert RunHandle(config, crashed).start(block=True).status == "completed"
+    assert_resumed_exactly(tmp_path / "reference", crashed, 3, min_steps_after=5)
