@@ -112,6 +112,8 @@ class SweepPanel(w.VBox):
         self.evaluate_button = w.Button(description="Open in Evaluate", icon="table")
         self.explain_button = w.Button(description="Open in Explain", icon="search")
         self.use_button = w.Button(description="Use these settings", icon="copy")
+        for b in (self.evaluate_button, self.explain_button, self.use_button):
+            b.layout.width = "170px"
         self.evaluate_button.on_click(lambda _: self.open_trial("Evaluate"))
         self.explain_button.on_click(lambda _: self.open_trial("Explain"))
         self.use_button.on_click(lambda _: self.use_settings())
