@@ -297,27 +297,32 @@ def test_pointwise_conv_swap_keeps_the_pretrained_outputs_and_lets_lora_wrap() -
     assert entry is not None and entry.weights and entry.package
     weights = packaged_file(entry.package, entry.weights)
     assert weights is not None
-    original = EfficientNet.from_name("efficientnet-lite0")
-    original.load_state_dict(torch.load(weights, weights_only=True, map_location="cpu"))
-    original.eval()
+
+    def packaged() -> Any:  # the model as the package builds it (static padding at 224 px)
+        model = EfficientNet.from_name("efficientnet-lite0")
+        model.load_state_dict(torch.load(weights, weights_only=True, map_location="cpu"))
+        return model.eval()
+
     with pytest.raises(AssertionError):  # why the swap exists: peft cannot rebuild these
-        get_peft_model(original, LoraConfig(target_modules=["_expand_conv"]))
-    original = EfficientNet.from_name("efficientnet-lite0")  # peft may have half-wrapped it
-    original.load_state_dict(torch.load(weights, weights_only=True, map_location="cpu"))
-    original.eval()
+        get_peft_model(packaged(), LoraConfig(target_modules=["_expand_conv"]))
+    original = packaged()
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         before = original(x)
         assert swap_pointwise_convs(original) == 32
         after = original(x)
     assert torch.equal(before, after)
-    left = [
-        m
-        for m in original.modules()
-        if isinstance(m, Conv2dStaticSamePadding) and m.kernel_size == (1, 1)
-    ]
-    assert not left
+    pointwise = [m for m in original.modules() if isinstance(m, Conv2dStaticSamePadding)]
+    assert all(m.kernel_size != (1, 1) for m in pointwise)
     get_peft_model(original, LoraConfig(target_modules=["_expand_conv"]))  # now it wraps
+    # the task's model: the same features (its padding is computed per input, which gives
+    # the package's numbers at 64 px), and any other size works too
+    ours = new_classifier(ImageModelConfig("efficientnet-lite0", DIGITS, 64), weights).eval()
+    with torch.no_grad():
+        assert torch.allclose(
+            ours.backbone.extract_features(x), packaged().extract_features(x), atol=1e-5
+        )
+        assert ours(torch.randn(1, 3, 48, 48)).shape == (1, 10)
 
 
 def test_missing_fashion_mnist_is_a_data_error_that_says_how_to_install_it(
@@ -435,7 +440,6 @@ def test_frozen_batch_norm_keeps_its_statistics_and_checkpoints_keep_trained_one
 @pytest.mark.parametrize(
     ("settings", "needle"),
     [
-        ({"image_size": 48}, "image_size must be a multiple of 32"),
         ({"image_size": 256}, "image_size must be in [32, 224]"),
         ({"augment_crop": 0.6}, "augment_crop must be in [0.0, 0.5]"),
         ({"augment_rotation": 90.0}, "augment_rotation must be in [0.0, 45.0]"),

@@ -83,7 +83,9 @@ def test_a_range_inside_a_numeric_field_is_accepted_and_one_past_its_bounds_is_r
 ) -> None:
     section, field, tp = data.draw(st.sampled_from(numeric_fields()), label="field")
     name, meta = field.name, field.metadata
-    base = TrainConfig().replace(method=method_for(name))
+    # a setting of one task (image_size: image-classification) is swept on a config of it
+    task = {"task": meta["tasks"][0]} if "tasks" in meta else {}
+    base = TrainConfig().replace(method=method_for(name), **task)
     lo = meta.get("min", 0)
     hi = meta.get("max", 1000)
     if meta.get("min_exclusive") or meta.get("log"):

@@ -54,8 +54,6 @@ METRICS = ("val_macro_f1", "val_accuracy", "val_loss")
 # Kept in step with the task registry workbench.tasks.TASKS (tests/test_causal_lm.py checks).
 TASK_NAMES = ("text-classification", "causal-lm", "image-classification")
 IMAGE_TASKS = ("image-classification",)
-#: The image models halve the image five times (stem + four strided stages).
-IMAGE_STRIDE = 32
 
 
 def _check(section: Any) -> None:
@@ -233,8 +231,9 @@ class ModelConfig:
     )
     image_size: int = setting(
         64,
-        "image-classification: images are resized to this many pixels square (a multiple "
-        "of 32); larger sees more detail and costs about size² compute.",
+        "image-classification: images are resized to this many pixels square; larger sees "
+        "more detail and costs about size² compute (the model halves it 5 times: 32 is the "
+        "smallest sensible size).",
         min=32,
         max=224,
         step=32,
@@ -253,12 +252,6 @@ class ModelConfig:
         _check(self)
         if not self.model.strip():
             raise ConfigError("model must be a catalog name, hub id or directory; got ''")
-        if self.image_size % IMAGE_STRIDE:
-            near = max(IMAGE_STRIDE, round(self.image_size / IMAGE_STRIDE) * IMAGE_STRIDE)
-            raise ConfigError(
-                f"image_size must be a multiple of {IMAGE_STRIDE} (the model halves the image "
-                f"5 times); got {self.image_size}, try {near}"
-            )
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,13 @@ read with ``weights_only=True``). The 1000-class ImageNet head is dropped and a 
 
 Two fixes make it fit the workbench:
 
-* its 1×1 convolutions are ``Conv2dStaticSamePadding`` modules whose "same" padding is a
-  no-op for a 1×1 kernel; they are swapped for plain ``nn.Conv2d`` with the same weights
-  (outputs unchanged, tested), because peft's LoRA cannot rebuild the original class;
-* its static padding is computed for 224-pixel inputs; it is right for every input whose
-  side is a multiple of 32 (``ModelConfig.image_size`` insists on that).
+* its 1×1 convolutions are "same"-padding convolutions whose padding is a no-op for a 1×1
+  kernel; they are swapped for plain ``nn.Conv2d`` with the same weights (outputs
+  unchanged, tested), because peft's LoRA cannot rebuild the package's classes;
+* the package computes TensorFlow's "same" padding once, for 224-pixel inputs
+  (``Conv2dStaticSamePadding``); built without an image size it computes it per input
+  (``Conv2dDynamicSamePadding``), which gives the same numbers wherever the static one is
+  right and the right ones at any other size.
 
 A frozen batch-norm layer stays frozen: its running statistics are not updated while the
 layers around it train (:meth:`ImageClassifier.train`). Otherwise a linear probe would still
@@ -127,8 +129,8 @@ def build_backbone(architecture: str, drop_connect: float) -> nn.Module:
         raise ModelError(
             f"unknown image architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}"
         )
-    # 224: the static "same" padding is computed for it, and is right for any multiple of 32
-    blocks, params = efficientnet_lite(1.0, 1.0, image_size=224, dropout_rate=0.2)
+    # no image size: "same" padding is computed per input, so any size works
+    blocks, params = efficientnet_lite(1.0, 1.0, image_size=None, dropout_rate=0.2)
     if architecture == "efficientnet-lite-tiny":
         blocks = BlockDecoder.decode(TINY_BLOCKS)
     params = params._replace(drop_connect_rate=drop_connect, num_classes=1)
@@ -139,15 +141,20 @@ def build_backbone(architecture: str, drop_connect: float) -> nn.Module:
 
 
 def swap_pointwise_convs(model: nn.Module) -> int:
-    """Replace every 1×1 ``Conv2dStaticSamePadding`` by a plain ``nn.Conv2d`` sharing its
-    weights; returns how many. For a 1×1 kernel with stride 1 "same" padding adds nothing,
-    so the outputs are unchanged; peft's LoRA can then wrap them."""
-    from efficientnet_lite_pytorch.utils import Conv2dStaticSamePadding
+    """Replace every 1×1 "same"-padding convolution of the package (static or dynamic) by a
+    plain ``nn.Conv2d`` sharing its weights; returns how many. For a 1×1 kernel with stride
+    1 "same" padding adds nothing, so the outputs are unchanged; peft's LoRA can then wrap
+    them."""
+    from efficientnet_lite_pytorch.utils import (
+        Conv2dDynamicSamePadding,
+        Conv2dStaticSamePadding,
+    )
 
+    same = (Conv2dStaticSamePadding, Conv2dDynamicSamePadding)
     swapped = 0
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
-            if isinstance(child, Conv2dStaticSamePadding) and child.kernel_size == (1, 1):
+            if isinstance(child, same) and child.kernel_size == (1, 1):
                 assert tuple(child.stride) == (1, 1), "a strided 1×1 conv would need its padding"
                 plain = nn.Conv2d(
                     child.in_channels,
