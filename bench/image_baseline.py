@@ -119,7 +119,17 @@ def main() -> int:
     parser.add_argument("--lr-iterations", type=int, default=300, help="Logistic regression.")
     parser.add_argument("--arms", default="logistic_regression,finetuned,random_init")
     parser.add_argument("--out", help="Raw output file (default bench/results/image-<date>.json).")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch intra-op threads (default: torch's choice, one per core); on a machine "
+        "busy with other work, 1 avoids threads waiting for each other",
+    )
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     started = header(["bench/image_baseline.py"])
     arms: dict[str, Any] = {}
