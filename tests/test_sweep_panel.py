@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from widgets import Workbench
+from widgets.sweep_panel import SweepPanel
 from widgets.sweep_view import FADED, sort_trials
 
 
@@ -89,6 +90,12 @@ def test_a_sweep_runs_live_in_the_tab_and_its_trials_open_and_fill_the_form(
     panel.use_button.click()
     assert wb.config().optim.lr == pytest.approx(other.params["lr"])
     assert wb.form.controls["epochs"].get() == 2.0  # the whole config, not only the varied
+    # a sweep started from Python shows in a panel of its own (a lesson does this)
+    shown = SweepPanel()
+    shown.show(handle)
+    shown.pump.thread.join(30)
+    assert shown.table.value == panel.table.value and shown.status_label.value == "completed"
+    assert sorted(s["id"] for s in shown.chart.series) == ["t0", "t1", "t2"]
 
 
 def test_a_bad_space_is_shown_in_red_and_nothing_starts(wb: Workbench, tmp_path: Path) -> None:

@@ -6,7 +6,8 @@
 Every tab is also a panel of its own: :class:`DataPanel`, :class:`ModelPanel`,
 :class:`HyperparametersPanel` (with :class:`LRFinderPanel`), :class:`TrainPanel`,
 :class:`LossCurvesPanel` (any run handle or run directory, live or finished),
-:class:`EvaluatePanel`, :class:`AttributionView` (the Explain tab) and :class:`RunsPanel`.
+:class:`EvaluatePanel`, :class:`AttributionView` (the Explain tab), :class:`RunsPanel` and
+:class:`SweepPanel` (hyperparameter sweeps; ``show(handle)`` follows one started in Python).
 :class:`FindingsView` shows the coach's findings (``workbench.coach``) with **Apply**.
 :func:`report` makes a plain PNG + table report of a run that survives notebook export.
 
@@ -27,6 +28,7 @@ from widgets.model_panel import ModelPanel
 from widgets.pump import RunPump
 from widgets.report import EvaluationReport, RunReport, evaluation_report, report
 from widgets.runs_panel import RunsPanel
+from widgets.sweep_panel import SweepPanel
 from widgets.train_panel import TrainPanel
 from widgets.workbench import Workbench
 
@@ -46,6 +48,7 @@ __all__ = [
     "EvaluationReport",
     "RunReport",
     "RunsPanel",
+    "SweepPanel",
     "TrainPanel",
     "Workbench",
     "control_for",

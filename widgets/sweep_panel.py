@@ -166,6 +166,15 @@ class SweepPanel(w.VBox):
         self.start_button.disabled = True
         self.start_job.submit(lambda: self._start(config, problem, space, source, options))
 
+    def show(self, handle: Any) -> None:
+        """Follow a sweep started elsewhere (``workbench.sweeps.sweep``, live or finished):
+        its trials, charts and table appear here as if **Start sweep** had started it."""
+        if self.pump is not None:
+            self.pump.stop()
+        self.handle = handle
+        self.message.value = html.note(f"sweep folder: {handle.folder}")
+        self.pump = SweepPump(self, handle).start()
+
     def stop(self) -> None:
         if self.handle is not None:
             self.handle.stop()
