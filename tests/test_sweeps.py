@@ -169,6 +169,42 @@ def test_the_grid_sampler_needs_steps_or_values() -> None:
     assert spec.space.grid() == {"weight_decay": [0.0, 0.05, 0.1], "batch_size": [16, 32]}
 
 
+def test_every_sampler_and_pruner_is_built_from_its_name() -> None:
+    import optuna
+
+    from workbench.sweeps import make_spec
+    from workbench.sweeps.storage import make_pruner, make_sampler
+
+    space = {"lr": [1e-4, 1e-3]}
+    samplers = {"tpe": "TPESampler", "random": "RandomSampler", "grid": "GridSampler"}
+    for name, cls in samplers.items():
+        spec = make_spec(TrainConfig(), space, sampler=name)
+        assert isinstance(make_sampler(spec, 0), getattr(optuna.samplers, cls)), name
+    pruners = {
+        "none": optuna.pruners.NopPruner,
+        "median": optuna.pruners.MedianPruner,
+        "asha": optuna.pruners.SuccessiveHalvingPruner,
+        "hyperband": optuna.pruners.HyperbandPruner,
+    }
+    for name, cls in pruners.items():
+        assert isinstance(make_pruner(make_spec(TrainConfig(), space, pruner=name)), cls), name
+    with pytest.raises(ConfigError, match="pruner must be one of none, median, asha, hyperband"):
+        make_spec(TrainConfig(), space, pruner="sometimes")
+
+
+def test_a_worker_elsewhere_reads_the_sweep_from_the_database(
+    base: TrainConfig, tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'studies.db'}"
+    space = {"lr": [1e-3, 1e-2]}
+    first = prepare_sweep(base, space, trials=5, storage=db, study="shared", out=tmp_path / "a")
+    # another machine: no config, no space, only the URL and the study name
+    other = prepare_sweep(storage=db, study="shared", out=tmp_path / "b")
+    assert other.spec.definition() == first.spec.definition()
+    assert other.spec.trials == 5 and other.study.study_name == "shared"
+    assert (tmp_path / "b" / "sweep.yaml").is_file()  # its own folder for its trials
+
+
 # ----------------------------------------------------------------------------- bad input, CLI
 def _one_error_line(rc: int, err: str) -> str:
     lines = [ln for ln in err.splitlines() if ln.strip()]
