@@ -161,7 +161,6 @@ def test_starter_notebook_runs_headless(tmp_path: Path) -> None:
         "the report cell showed no PNG"
     )
     shown = "\n".join(_outputs_text(c) for c in code_cells)
-    assert "Loading weights" not in shown, "a progress bar froze into an output"
     check = LESSON_CHECKS.get(STARTER.name)
     if check is not None:
         check(_variant_summaries(tmp_path / "runs"), shown)
@@ -243,8 +242,6 @@ def _run_lesson_in_small_mode(path: Path, tmp_path: Path) -> None:
     shown = "\n".join(_outputs_text(c) for c in code_cells)
     for promise in LESSON_SHOWS.get(path.name, ()):
         assert promise in shown, f"{path.name} did not show {promise!r} in small mode"
-    # A copy that teaches when shared: no progress bar frozen into an output.
-    assert "Loading weights" not in shown, f"{path.name}: a progress bar froze into an output"
     check = LESSON_CHECKS.get(path.name)
     if check is not None:
         check(_variant_summaries(tmp_path / "runs"), shown)
