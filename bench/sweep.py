@@ -20,7 +20,9 @@ optimizer steps that saved; and memory: the process's resident memory after ever
 (the worker collects the finished run before the next starts, and records it), plus the
 CUDA allocator's where there is a GPU. The raw output, with date, machine, load and git
 revision (:mod:`bench.provenance`), goes to ``bench/results/sweep-<date>.json``; the table
-printed at the end is what the README shows.
+printed at the end is what the README shows. After every arm the record so far is written
+to ``sweep-<date>.json.partial`` (``"complete": false``), so a run that is killed midway
+keeps the arms it finished.
 
 Not a test: it takes minutes to an hour on a CPU, depending on the machine and its load
 (the load average before and after is in the raw output).
@@ -134,10 +136,9 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def memory(arms: dict[str, Any]) -> dict[str, Any]:
     """RSS after each trial, in the order the trials ran (pruned sweep, then unpruned)."""
-    series = [
-        r["rss_mb"] for arm in ("pruned", "unpruned") for r in arms[arm]["trials"] if r["rss_mb"]
-    ]
-    gpu = [r["gpu_mb"] for arm in ("pruned", "unpruned") for r in arms[arm]["trials"]]
+    rows = [r for arm in ("pruned", "unpruned") for r in arms.get(arm, {}).get("trials", [])]
+    series = [r["rss_mb"] for r in rows if r["rss_mb"]]
+    gpu = [r["gpu_mb"] for r in rows]
     return {
         "rss_mb_after_each_trial": series,
         "rss_growth_first_to_last_mb": round(series[-1] - series[0], 1) if series else None,
@@ -187,27 +188,39 @@ def main() -> int:
         return 0
     started = header(["bench/sweep.py"])
     config = base_config(args.train, args.quick)
+    out = args.out or ROOT / "bench" / "results" / f"sweep-{dt.date.today().isoformat()}.json"
+    partial = out.with_name(out.name + ".partial")
+    arms: dict[str, Any] = {}
+
+    def save(path: Path, complete: bool) -> dict[str, Any]:
+        """The raw output so far (after every arm: a run killed midway keeps its arms)."""
+        record = {
+            **started,
+            **finish(started),
+            "complete": complete,
+            "trials": args.trials,
+            "quick": args.quick,
+            "train_tweets": args.train,
+            "space": SPACE,
+            "config": config.to_dict(),
+            "arms": arms,
+            "memory": memory(arms),
+        }
+        path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        return record
+
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         folder = Path(tmp)
-        arms: dict[str, Any] = {"default": run_default(config, folder)}
+        arms["default"] = run_default(config, folder)
+        save(partial, False)
         print(f"default: {arms['default']}", file=sys.stderr)
         arms["pruned"] = run_sweep(config, args.trials, "median", folder / "pruned", [])
+        save(partial, False)
         print(f"pruned sweep: {arms['pruned']['wall_s']} s", file=sys.stderr)
         same = [t["params"] for t in arms["pruned"]["trials"]]
         arms["unpruned"] = run_sweep(config, len(same), "none", folder / "unpruned", same)
-    record = {
-        **started,
-        **finish(started),
-        "trials": args.trials,
-        "quick": args.quick,
-        "train_tweets": args.train,
-        "space": SPACE,
-        "config": config.to_dict(),
-        "arms": arms,
-        "memory": memory(arms),
-    }
-    out = args.out or ROOT / "bench" / "results" / f"sweep-{dt.date.today().isoformat()}.json"
-    out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    record = save(out, True)
+    partial.unlink(missing_ok=True)
     print(table(record))
     print(f"raw output: {out}")
     return 0
