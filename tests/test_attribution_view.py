@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -244,20 +245,53 @@ def test_the_view_shows_trust_in_plain_words_and_errors_as_messages(
     assert view.status.value == "failed" and "no text to explain" in view.message.value
 
 
-def test_compare_methods_uses_one_shared_scale_and_reports_agreement(
+def test_compare_methods_uses_one_scale_per_unit_and_reports_agreement(
     view: AttributionView,
 ) -> None:
+    """Signed methods (logits) share a scale; saliency (a gradient size) gets its own."""
     view.mode.value = "compare methods"
     view.methods.value = ("layer-ig", "saliency", "occlusion")
     computed(view)
     shown = view.shown
     assert shown is not None and [e.method for e in shown.explanations] == list(view.methods.value)
-    found = scales(view.output.value)
-    assert len(found) == 3 and len(set(found)) == 1
-    assert float(found[0]) == pytest.approx(shared_scale(shown.explanations), rel=1e-5)
-    assert "one scale shared by all panels" in view.output.value
-    assert "Agreement" in view.output.value and "Spearman" in view.output.value
-    assert_escaped(view.output.value)
+    ig, sal, occ = shown.explanations
+    found = [float(s) for s in scales(view.output.value)]
+    assert len(found) == 3 and found[0] == found[2] != found[1]
+    assert found[0] == pytest.approx(shared_scale([ig, occ]), rel=1e-5)
+    assert found[1] == pytest.approx(shared_scale([sal]), rel=1e-5)
+    page = view.output.value
+    assert "one scale shared by the panels in logits (layer-ig, occlusion)" in page
+    assert "unsigned, one hue" in page and "Colour scales</b>, one per unit" in page
+    assert "Agreement" in page and "Spearman" in page
+    assert_escaped(page)
+    # saliency's words are drawn in the one-sided purple, never in "raises the logit" blue
+    blue, purple = "rgba(33,102,172,", "rgba(84,39,143,"
+    panels = page.split('<div class="wb-cell">')[1:]
+    assert purple in panels[1] and blue not in panels[1].split('class="legend"')[0]
+    assert purple not in panels[0]
+
+
+def test_snapshot_is_a_static_escaped_copy_of_what_the_view_shows(
+    view: AttributionView,
+) -> None:
+    empty = view.snapshot()
+    assert "computed nothing yet" in empty._repr_html_() and "computed nothing" in repr(empty)
+    view.open_example(view.text.value)
+    assert view.wait(300) and view.status.value.startswith("done"), view.message.value
+    snap = view.snapshot()
+    page = snap._repr_html_()
+    assert "Static copy" in page and view.output.value in page and view.info.value in page
+    assert "<script" not in page.replace("&lt;script", "") and "ipywidgets" not in page
+    assert_escaped(page)
+    e = view.shown.explanations[0] if view.shown else None
+    assert e is not None and repr(snap).startswith("Attribution view:")
+    assert e.top_words(1)[0][0] in repr(snap)
+    view.mode.value = "compare methods"
+    view.methods.value = ("layer-ig", "saliency")
+    computed(view)
+    both = view.snapshot()
+    assert both._repr_html_().count('<section class="wb-attr" data-scale=') == 2
+    assert "saliency" in repr(both) and "layer-ig" in repr(both)
 
 
 def test_compare_models_sets_the_run_beside_its_last_checkpoint(view: AttributionView) -> None:
@@ -396,6 +430,28 @@ def test_comparison_png_is_labelled_on_one_scale(tmp_path: Path) -> None:
     assert axes[0].get_title(loc="left").startswith(r"\$x\$")  # data never becomes mathtext
     path = save_comparison_png([a, b], ["layer-ig", "occlusion"], tmp_path / "c.png")
     assert path.read_bytes().startswith(PNG)
+
+
+def test_comparison_png_gives_an_unsigned_method_its_own_one_hue_scale() -> None:
+    from workbench.attribution.html import UNSIGNED
+    from workbench.attribution.plot import plot_comparison
+
+    a = hostile("layer-ig", [0.5, -0.2, 0.1, 0.0])
+    b = hostile("occlusion", [0.8, -1.0, 0.3, 0.1])
+    sal = replace(hostile("saliency", [9.0, 3.0, 0.3, 0.1]), signed=False)
+    fig, axes = plot_comparison([a, sal, b], ["layer-ig", "saliency", "occlusion"])
+    assert axes[0].get_xlim() == axes[2].get_xlim() == pytest.approx((-1.05, 1.05))
+    assert axes[1].get_xlim() == pytest.approx((0.0, 9.45))  # its own scale, from 0
+    purple = tuple(c / 255 for c in UNSIGNED)
+    assert {tuple(bar.get_facecolor()[:3]) for bar in axes[1].patches} == {purple}
+    assert purple not in {tuple(bar.get_facecolor()[:3]) for bar in axes[0].patches}
+    caption = fig._suptitle.get_text()
+    assert "layer-ig, occlusion: signed, in logits, one shared scale (±1)" in caption
+    assert "saliency: unsigned gradient size, its own scale (0–9" in caption
+    assert "no direction" in caption and "unsigned" in axes[1].get_xlabel()
+    page = comparison_html([a, sal, b], ["layer-ig", "saliency", "occlusion"])
+    assert [float(x) for x in scales(page)] == [1.0, 9.0, 1.0]
+    assert "data-scale" not in page.split('<section class="wb-attr"')[0]  # no one scale
 
 
 # ----------------------------------------------------------------------------- multi-process

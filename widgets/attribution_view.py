@@ -18,7 +18,9 @@ Modes:
   the steps at which they were explained during training; the chosen step is shown beside the
   first one, on one scale across all steps, with their rank agreement.
 
-Whatever is shown can be exported as a self-contained HTML page or a PNG (matplotlib on Agg).
+Whatever is shown can be exported as a self-contained HTML page or a PNG (matplotlib on Agg),
+and :meth:`AttributionView.snapshot` returns it as a static output for the notebook itself: the
+live view is gone from a saved, exported or shared copy, the snapshot stays.
 
 Threads (NOTEBOOK_FACTS.md): attributions run in one :class:`~widgets.background.LatestJob`
 worker so the kernel stays free; that worker alone writes the result widgets (``status``,
@@ -29,6 +31,7 @@ submit jobs, and write the export line.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +50,7 @@ from widgets.attribution_sources import (
 from widgets.background import LatestJob
 from workbench.attribution import ATTRIBUTION_METHODS, Explanation, explain
 from workbench.attribution.compare import agreement, shared_scale
-from workbench.attribution.html import comparison_html, explanation_html
+from workbench.attribution.html import comparison_html, esc, explanation_html, panel_scales
 from workbench.training.pinned import PinnedRecord, read_pinned
 
 MODES = ("single", "compare methods", "compare models", "pinned")
@@ -56,6 +59,21 @@ DEFAULT_COMPARE = ("layer-ig", "saliency", "occlusion")
 LAYOUT = w.Layout(width="480px")
 STYLE = {"description_width": "110px"}
 COMPUTE_AGAIN = "Pick another example, method or model, then press Compute again."
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A static copy of what an :class:`AttributionView` showed: escaped HTML (no widgets, no
+    scripts) for notebooks and exported pages, and a short plain-text summary."""
+
+    html: str
+    text: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 class AttributionView(w.VBox):
@@ -238,6 +256,29 @@ class AttributionView(w.VBox):
         """Block until the worker is idle (for scripts and tests)."""
         return self.job.wait_idle(timeout)
 
+    def snapshot(self) -> Snapshot:
+        """What the view shows now, as a static output (call it after :meth:`wait`).
+
+        The result displays as the same heatmap, legend, prediction and trust lines as the
+        view (plain escaped HTML), so a saved or shared copy of the notebook still shows it.
+        """
+        shown = self.shown
+        if shown is None:
+            message = "The attribution view has computed nothing yet: press Compute, then wait."
+            return Snapshot(html.note(message), message)
+        head = (
+            f'<p style="font-size:.9em;color:#555;margin:.2em 0"><b>Static copy</b> of the '
+            f"attribution view: {esc(shown.title)}</p>"
+        )
+        lines = [f"Attribution view: {shown.title}"]
+        for title, e in zip(shown.titles, shown.explanations, strict=True):
+            top = ", ".join(f"{word} {score:+.3g}" for word, score in e.top_words(5))
+            lines.append(
+                f"{title}: {e.method} explains {e.target['label']!r} "
+                f"(predicted {e.predicted['label']!r}); top words: {top}"
+            )
+        return Snapshot(head + self.info.value + self.output.value, "\n".join(lines))
+
     def export(self, kind: str, path: str | Path | None = None) -> Path | None:
         """Write what is shown as ``kind`` (``html`` or ``png``); return the file's path."""
         shown = self.shown
@@ -296,7 +337,9 @@ class AttributionView(w.VBox):
             if not r["methods"]:
                 raise ValueError("pick at least one method to compare")
             exps = [run(r["model"], m, r["trust"]) for m in r["methods"]]
-            return Shown(exps, list(r["methods"]), shared_scale(exps), "methods compared")
+            # one scale per unit: saliency (a gradient size) is not in logits like the rest
+            scale = panel_scales(exps)[0]
+            return Shown(exps, list(r["methods"]), scale, "methods compared")
         names = [r["model"], r["other"]]
         if not r["other"] or r["other"] == r["model"]:
             raise ValueError(

@@ -5,11 +5,14 @@ through :func:`html.escape` (with quotes), because texts and labels come from un
 datasets. Captum's ``visualize_text`` does not escape, so it is not used. Pages are
 self-contained: inline CSS, no JavaScript, no external resources.
 
-Colours are diverging and signed: blue pushes the target's logit up, red pushes it down; the
+Signed methods (scores in logits) get diverging colours: blue pushes the target's logit up, red
+pushes it down. Unsigned methods (saliency: the size of a gradient, no direction) get one hue
+only (purple), light to dark, so that no colour suggests a direction they do not measure. The
 intensity is ``|score| / scale``, shown in the legend. The scale is ``max |score|`` of that
-explanation, or — in :func:`comparison_html`, where panels sit side by side — one scale shared by
-all panels (:func:`workbench.attribution.compare.shared_scale`), so equal colours mean equal
-scores. Every section carries its scale in a ``data-scale`` attribute.
+explanation, or — in :func:`comparison_html`, where panels sit side by side — one scale per
+unit (:func:`panel_scales`): all panels in logits share one, so equal colours mean equal
+scores, and an unsigned method, whose scores are in other units, gets its own. Every section
+carries its scale in a ``data-scale`` attribute.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from workbench.attribution.explanation import Explanation
 
 POSITIVE = (33, 102, 172)  # blue (ColorBrewer RdBu end): supports the target class
 NEGATIVE = (178, 24, 43)  # red: speaks against it
+UNSIGNED = (84, 39, 143)  # purple (ColorBrewer Purples end): size only, no direction
 
 STYLE = """
 .wb-attr{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;max-width:60em;
@@ -50,11 +54,58 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+def hue(score: float, signed: bool = True) -> tuple[int, int, int]:
+    """The RGB colour of a score: blue up, red down; purple for unsigned (size-only) scores."""
+    if not signed:
+        return UNSIGNED
+    return POSITIVE if score >= 0 else NEGATIVE
+
+
 def colour(score: float, scale: float, signed: bool = True) -> str:
-    """CSS background for a score: blue up, red down, alpha by size relative to ``scale``."""
+    """CSS background for a score: its :func:`hue`, alpha by size relative to ``scale``."""
     strength = min(abs(score) / scale, 1.0) if scale > 0 else 0.0
-    r, g, b = POSITIVE if score >= 0 or not signed else NEGATIVE
+    r, g, b = hue(score, signed)
     return f"rgba({r},{g},{b},{strength:.3f})"
+
+
+def unit(e: Explanation) -> str:
+    """What ``e``'s scores are measured in: every signed method explains the target's logit
+    (contributions to it or changes of it, in logits); an unsigned method (saliency: the size
+    of a gradient) has units of its own, not comparable with logits."""
+    if e.signed:
+        return "logits"
+    return "gradient size" if e.method == "saliency" else f"{e.method} size"
+
+
+def meaning(e: Explanation) -> str:
+    """What the colours of ``e`` mean, in a few words (legends and figure captions)."""
+    label = e.target["label"]
+    if e.signed:
+        return f"red: pushes the logit of {label} down · blue: pushes it up (scores in logits)"
+    what = (
+        f"the size of the gradient of the logit of {label} at each word: how sensitive it is"
+        if e.method == "saliency"
+        else f"the size of the effect on the logit of {label}"
+    )
+    return f"unsigned, one hue: darker = larger; {what}, not whether it pushes up or down"
+
+
+def panel_scales(explanations: Sequence[Explanation], scale: float | None = None) -> list[float]:
+    """One colour scale per panel: the largest ``|score|`` over the panels in the same
+    :func:`unit`, so panels in logits share one scale and an unsigned method gets its own.
+
+    ``scale``, when given, is the scale of the first panel's unit (the panels in other units
+    still get their own largest ``|score|``).
+    """
+    from workbench.attribution.compare import shared_scale
+
+    by_unit: dict[str, list[Explanation]] = {}
+    for e in explanations:
+        by_unit.setdefault(unit(e), []).append(e)
+    scales = {u: shared_scale(group) for u, group in by_unit.items()}
+    if scale is not None and explanations:
+        scales[unit(explanations[0])] = scale
+    return [scales[unit(e)] for e in explanations]
 
 
 def render_html(
@@ -64,10 +115,14 @@ def render_html(
 ) -> str:
     """A complete, self-contained HTML page for one or more explanations.
 
-    ``scale``: one colour scale for all of them (default: each its own largest ``|score|``).
+    ``scale``: one colour scale for all of them in the first one's :func:`unit` (default:
+    each its own largest ``|score|``); see :func:`panel_scales`.
     """
     items = [explanations] if isinstance(explanations, Explanation) else list(explanations)
-    body = "\n".join(explanation_html(e, with_style=False, scale=scale) for e in items)
+    scales = panel_scales(items, scale) if scale is not None else [None] * len(items)
+    body = "\n".join(
+        explanation_html(e, with_style=False, scale=s) for e, s in zip(items, scales, strict=True)
+    )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{esc(title)}</title><style>{STYLE}</style></head>\n"
@@ -87,12 +142,18 @@ def save_html(
     return out
 
 
-def explanation_html(e: Explanation, with_style: bool = True, scale: float | None = None) -> str:
+def explanation_html(
+    e: Explanation,
+    with_style: bool = True,
+    scale: float | None = None,
+    shared_by: str = "all panels",
+) -> str:
     """One explanation as an HTML fragment (with its own ``<style>`` unless told not to).
 
-    ``scale``: the ``|score|`` shown at full colour (default: this explanation's largest).
+    ``scale``: the ``|score|`` shown at full colour (default: this explanation's largest);
+    when given, the legend says it is one scale shared by ``shared_by``.
     """
-    shared = scale is not None
+    shared = shared_by if scale is not None else ""
     if scale is None:
         scale = max((abs(s) for s in e.word_scores), default=0.0)
     parts = [
@@ -141,22 +202,20 @@ def _word(word: str, score: float, scale: float, signed: bool) -> str:
     )
 
 
-def _legend(e: Explanation, scale: float, shared: bool = False) -> str:
-    label = esc(e.target["label"])
+def _legend(e: Explanation, scale: float, shared: str = "") -> str:
     if e.signed:
         ramp = f"linear-gradient(to right,{colour(-1, 1)},rgba(255,255,255,0),{colour(1, 1)})"
         ends = (f"{-scale:+.3g}", f"{scale:+.3g}")
-        words = f"red: pushes the logit of {label} down · blue: pushes it up"
     else:
-        ramp = f"linear-gradient(to right,rgba(255,255,255,0),{colour(1, 1)})"
+        ramp = f"linear-gradient(to right,rgba(255,255,255,0),{colour(1, 1, signed=False)})"
         ends = ("0", f"{scale:.3g}")
-        words = "size of the effect on the logit (this method gives no direction)"
+    words = meaning(e)
     if shared:
-        words += " · one scale shared by all panels"
+        words += f" · one scale shared by {shared}"
     return (
         f'<div class="legend"><span class="num">{esc(ends[0])}</span>'
         f'<span class="bar" style="background:{ramp}"></span>'
-        f'<span class="num">{esc(ends[1])}</span><span>{words}</span></div>'
+        f'<span class="num">{esc(ends[1])}</span><span>{esc(words)}</span></div>'
     )
 
 
@@ -319,36 +378,66 @@ def comparison_html(
     scale: float | None = None,
     with_style: bool = True,
 ) -> str:
-    """Explanations side by side on one colour scale, with their pairwise agreement.
+    """Explanations side by side, one colour scale per unit, with their pairwise agreement.
 
-    ``titles`` name the panels (method, checkpoint, run, step …); ``scale`` defaults to
-    :func:`~workbench.attribution.compare.shared_scale` of all of them.
+    ``titles`` name the panels (method, checkpoint, run, step …). Panels in logits (every
+    signed method) share one scale; an unsigned method (saliency) is in other units and gets
+    its own (:func:`panel_scales`; ``scale``, when given, is the first panel's unit's scale).
     """
-    from workbench.attribution.compare import agreement_table, shared_scale
+    from workbench.attribution.compare import agreement_table
 
     if len(titles) != len(explanations):
         raise ValueError(f"{len(explanations)} explanations but {len(titles)} titles")
-    if scale is None:
-        scale = shared_scale(explanations)
+    scales = panel_scales(explanations, scale)
+    units = [unit(e) for e in explanations]
+    mixed = len(set(units)) > 1
+
+    def shared_by(u: str) -> str:
+        if not mixed:
+            return "all panels"
+        names = ", ".join(t for t, v in zip(titles, units, strict=True) if v == u)
+        return f"the panels in {u} ({names})"
+
     cells = "".join(
-        f'<div class="wb-cell"><h4>{esc(t)}</h4>{explanation_html(e, False, scale)}</div>'
-        for e, t in zip(explanations, titles, strict=True)
+        f'<div class="wb-cell"><h4>{esc(t)}</h4>{explanation_html(e, False, s, shared_by(u))}</div>'
+        for e, t, s, u in zip(explanations, titles, scales, units, strict=True)
     )
     rows = "".join(
         f"<tr><td>{esc(a)}</td><td>{esc(b)}</td>"
         f'<td class="num">{"n/a" if rho is None else f"{rho:+.2f}"}</td></tr>'
         for a, b, rho in agreement_table(explanations, titles)
     )
+    by_size = (
+        "; a pair with an unsigned method is compared by |score|"
+        if not all(e.signed for e in explanations)
+        else ""
+    )
     agree = (
         '<section class="wb-attr"><b>Agreement</b> (Spearman rank correlation of the word '
-        "scores: +1 same ranking, 0 unrelated, −1 reversed; n/a when the words differ)"
+        "scores: +1 same ranking, 0 unrelated, −1 reversed; n/a when the words differ"
+        f"{by_size})"
         f"<table><tr><th>panel</th><th>panel</th><th>ρ</th></tr>{rows}</table></section>"
         if rows
         else ""
     )
+    note = (
+        '<section class="wb-attr"><b>Colour scales</b>, one per unit — '
+        + esc(
+            " · ".join(
+                f"{u}: {'±' if u == 'logits' else '0–'}{s:.3g}"
+                for u, s in dict(zip(units, scales, strict=True)).items()
+            )
+        )
+        + ". Signed methods: blue raises the logit, red lowers it. Unsigned methods (purple) "
+        "give a size only, in their own units: compare their ranking, not their colour "
+        "strength, with the others.</section>"
+        if mixed
+        else ""
+    )
+    data = f' data-scale="{scales[0]:.6g}"' if scales and not mixed else ""
     return (
         f"<style>{STYLE}</style>" if with_style else ""
-    ) + f'<div class="wb-compare" data-scale="{scale:.6g}">{cells}</div>{agree}'
+    ) + f'<div class="wb-compare"{data}>{cells}</div>{note}{agree}'
 
 
 def render_comparison(
