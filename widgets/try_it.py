@@ -20,6 +20,7 @@ import ipywidgets as w
 
 from widgets import html
 from widgets.registry import resolve
+from workbench.tasks.generation import TRY_IT_TOKENS
 
 NEXT = "Change the prompt or the run, then click Generate again."
 
@@ -27,7 +28,9 @@ NEXT = "Change the prompt or the run, then click Generate again."
 class TryItBox(w.VBox):
     """A prompt box, a **Generate** button and the streamed answer."""
 
-    def __init__(self, source: Any = None, *, max_new_tokens: int = 48, interval: float = 0.2):
+    def __init__(
+        self, source: Any = None, *, max_new_tokens: int = TRY_IT_TOKENS, interval: float = 0.2
+    ):
         self.source = source
         self.max_new_tokens = max_new_tokens
         self.interval = interval

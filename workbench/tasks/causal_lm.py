@@ -44,8 +44,9 @@ if TYPE_CHECKING:
     from workbench.regularization import Regularizer
     from workbench.training.session import Session
 
-#: Held-out prompts whose answers are compared before vs after fine-tuning.
-GENERATION_PROMPTS = 8
+#: Held-out prompts whose answers are compared before vs after fine-tuning (the first ones of
+#: the test split): enough that the before/after exact match is not decided by one or two.
+GENERATION_PROMPTS = 40
 
 
 class CausalLM(Task):

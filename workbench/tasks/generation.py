@@ -91,12 +91,29 @@ class TextSink:
         self.on_text(self.tokenizer.decode(self.ids, skip_special_tokens=True))
 
 
+#: New tokens the Try it box (and :func:`answer_prompt`) lets a model generate.
+TRY_IT_TOKENS = 48
+
+
+def answer_prompt(
+    model: Any, tokenizer: Any, prompt: str, max_new_tokens: int = TRY_IT_TOKENS
+) -> str:
+    """The greedy answer to one user prompt, all at once: what the Try it box streams.
+
+    A notebook prints it so that a shared copy still shows what the model answers.
+    """
+    (answer,) = generate_answers(
+        model, tokenizer, [[{"role": "user", "content": prompt}]], max_new_tokens
+    )
+    return answer
+
+
 def stream_answer(
     model: Any,
     tokenizer: Any,
     prompt: str,
     on_text: Callable[[str], None],
-    max_new_tokens: int = 48,
+    max_new_tokens: int = TRY_IT_TOKENS,
 ) -> str:
     """Generate greedily for one user prompt, calling ``on_text`` with the growing answer."""
     messages = [{"role": "user", "content": prompt}]
