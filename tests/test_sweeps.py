@@ -279,7 +279,9 @@ def test_a_clearly_worse_trial_is_pruned_and_its_run_stopped_early(
     states = {t.number: t.state for t in handle.trials}
     assert states == {0: "complete", 1: "complete", 2: "pruned"}, handle.trials
     pruned = handle.trials[2]
-    assert pruned.pruned_at == 1 and len(pruned.curve) == 1
+    # Pruned at its first evaluation; the curve may hold one more point: the stop reaches the
+    # run at its next step, and a run may evaluate once more on the way out (timing).
+    assert pruned.pruned_at == 1 and 1 <= len(pruned.curve) <= 2, pruned.curve
     run = json.loads((pruned.run_dir / "summary.json").read_text())
     # Stopped through the run's control after its first evaluation: fewer steps than
     # planned, yet tested and exported like any stopped run (Evaluate/Explain work on it).

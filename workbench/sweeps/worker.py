@@ -40,7 +40,7 @@ from workbench.training import RunHandle, train
 from workbench.training.events import read_events
 from workbench.training.memory import memory_in_use
 
-POLL_S = 0.25  # how often a running trial's events are read
+POLL_S = 0.25  # how often a running trial is checked for its end and the pause flag
 CONTROL_POLL_S = 1.0  # how often the study-wide pause flag is read
 #: Errors that would fail every trial the same way (the data or model cannot be read):
 #: the sweep ends with them instead of burning its budget. A trial-specific problem (out
@@ -163,35 +163,49 @@ class SweepWorker:
         return train(self.spec.trial_config(params, run_dir), data=self.data)
 
     def _follow(self, trial: Any, handle: RunHandle) -> bool:
-        """Report evaluations while the run trains; True when the pruner stopped it."""
-        seen = 0
+        """Report evaluations while the run trains; True when the pruner stopped it.
+
+        Each evaluation is reported from the run's own thread as it is logged
+        (:meth:`EventLog.listen`), so a pruned run stops before its next step, however fast
+        it trains; this thread follows the study-wide pause flag until the run ends.
+        """
         reported = set(trial.storage.get_trial(trial._trial_id).intermediate_values)
         curve: list[list[float]] = []
         pruned = False
-        while True:
-            done = handle.done  # read before the events: the end event precedes `done`
-            history = handle.history
-            evals = [e for e in history[seen:] if e.get("type") == "eval"]
-            seen = len(history)
-            for e in evals:
-                value = e.get(self.spec.objective)
-                if not isinstance(value, (int, float)):
-                    continue
-                curve.append([round(float(e.get("epoch", 0.0)), 4), float(value)])
-                step = len(curve)
-                trial.set_user_attr("curve", curve)
-                if step in reported:
-                    continue  # an adopted trial's evaluations before the resume
-                trial.report(float(value), step)
-                if not pruned and not self.stopping and trial.should_prune():
-                    pruned = True
-                    trial.set_user_attr("pruned_at", step)
-                    handle.stop()
-                    self.emit("trial_pruning", number=trial.number, step=step, value=value)
-            if done:
-                return pruned
+
+        failed: list[BaseException] = []
+
+        def on_event(e: dict[str, Any]) -> None:
+            try:
+                report(e)
+            except Exception as err:  # the study's storage: not the run's failure
+                failed.append(err)
+                handle.stop()
+
+        def report(e: dict[str, Any]) -> None:
+            nonlocal pruned
+            value = e.get(self.spec.objective)
+            if e.get("type") != "eval" or not isinstance(value, (int, float)):
+                return
+            curve.append([round(float(e.get("epoch", 0.0)), 4), float(value)])
+            step = len(curve)
+            trial.set_user_attr("curve", curve)
+            if step in reported:
+                return  # an adopted trial's evaluations before the resume
+            trial.report(float(value), step)
+            if not pruned and not self.stopping and trial.should_prune():
+                pruned = True
+                trial.set_user_attr("pruned_at", step)
+                handle.stop()
+                self.emit("trial_pruning", number=trial.number, step=step, value=value)
+
+        handle.log.listen(on_event)
+        while not handle.done:
             self._follow_control(handle)
             time.sleep(POLL_S)
+        if failed:
+            raise failed[0]
+        return pruned
 
     def _follow_control(self, handle: RunHandle) -> None:
         """Pause/resume the run with the study-wide flag; stop it when the sweep stops."""

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,16 +24,30 @@ class EventLog:
         self.events: list[dict[str, Any]] = list(previous or [])
         self._n_previous = len(self.events)  # already on disk (a resumed run)
         self._file: TextIO | None = None
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._lock = threading.RLock()  # a listener may emit in turn
         if path is not None:
             self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the run
 
     def emit(self, type: str, **fields: Any) -> dict[str, Any]:
         event = {"type": type, "time": time.time(), **{k: _plain(v) for k, v in fields.items()}}
-        self.events.append(event)
-        if self._file is not None:
-            self._file.write(json.dumps(event) + "\n")
-            self._file.flush()
+        with self._lock:
+            self.events.append(event)
+            if self._file is not None:
+                self._file.write(json.dumps(event) + "\n")
+                self._file.flush()
+            for listener in self._listeners:
+                listener(event)
         return event
+
+    def listen(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``listener(event)`` for every event so far, then for each new one as it is
+        emitted, in order, in the emitting thread, before ``emit`` returns — so a listener
+        that stops the run (a sweep's pruner) acts before the next step. Keep it short."""
+        with self._lock:
+            for event in list(self.events):
+                listener(event)
+            self._listeners.append(listener)
 
     def attach(self, path: Path) -> None:
         """Start mirroring to ``path``, first writing the events not yet on disk."""
