@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lesson_contrasts import LESSON_CHECKS
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTER = ROOT / "notebooks" / "00_workbench.ipynb"
@@ -161,6 +162,7 @@ def test_starter_notebook_runs_headless(tmp_path: Path) -> None:
         "the report cell showed no PNG"
     )
     shown = "\n".join(_outputs_text(c) for c in code_cells)
+    assert "Loading weights" not in shown, "a progress bar froze into an output"
     check = LESSON_CHECKS.get(STARTER.name)
     if check is not None:
         check(_variant_summaries(tmp_path / "runs"), shown)
@@ -242,6 +244,8 @@ def _run_lesson_in_small_mode(path: Path, tmp_path: Path) -> None:
     shown = "\n".join(_outputs_text(c) for c in code_cells)
     for promise in LESSON_SHOWS.get(path.name, ()):
         assert promise in shown, f"{path.name} did not show {promise!r} in small mode"
+    # A copy that teaches when shared: no progress bar frozen into an output.
+    assert "Loading weights" not in shown, f"{path.name}: a progress bar froze into an output"
     check = LESSON_CHECKS.get(path.name)
     if check is not None:
         check(_variant_summaries(tmp_path / "runs"), shown)
@@ -267,8 +271,3 @@ LESSON_SHOWS = {
     # the validation loss turns up and the flag explains it (not "No overfitting flag")
     "03_overfitting_and_regularization.ipynb": ("Overfitting since step",),
 }
-
-
-# One check per contrast a lesson promises, on {variant label: summary} and its text
-# outputs: a lesson whose point stops showing in small mode fails here.
-LESSON_CHECKS: dict[str, Any] = {}

@@ -253,3 +253,77 @@ def test_training_curves_legend_names_the_learning_rate_and_its_changes() -> Non
     assert "learning rate changed" in loss_legend
     assert metric_legend[-1] == "learning rate (right)" and "val macro-F1" in metric_legend
     assert loss_ax.get_ylabel() == "loss (cross-entropy)"
+
+
+def test_nearly_identical_and_early_stopped_runs_are_labelled_not_hidden() -> None:
+    """A remedy that changes the curves by a hair (weight decay at a small rate) and a run
+    stopped early on the same path are told apart from the run they sit on."""
+    good = _events([1.1, 0.9, 0.7, 0.6] * 2, [0.8, 0.6])
+    hair = [{**e, "loss": e["loss"] + 1e-4} if e["type"] == "step" else dict(e) for e in good]
+    stopped = [dict(e) for e in good if e.get("step", 0) <= 4]
+    other = _events([1.1, 1.0, 0.95, 0.9] * 2, [0.9, 0.85])
+    runs = {"none": good, "decay": hair, "early stop": stopped, "other": other}
+    fig, _ = plot_run_comparison(runs)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "decay (same curve as none)" in legend
+    assert "early stop (same curve as none until step 4)" in legend
+    assert "other" in legend and "none" in legend
+
+
+def test_baselines_stay_off_the_bottom_edge_and_a_language_model_says_exact_match() -> None:
+    from workbench.plots import plot_training_curves, summary_baseline
+
+    events = _events([1.1, 1.0, 0.9, 0.8] * 2, [0.9, 0.8])
+    base = majority_baseline({"neg": 50, "neu": 30, "pos": 20})
+    _, (_, metric_ax) = plot_training_curves(events, baseline=base)
+    low, high = metric_ax.get_ylim()
+    assert base["val_macro_f1"] - low >= 0.04 * (high - low), "the line sits on the axis"
+
+    lm = [
+        {k: v for k, v in e.items() if k != "val_macro_f1"} | {"val_perplexity": 2.0}
+        if e["type"] == "eval"
+        else e
+        for e in events
+    ]
+    summary = {"answer_balance": {"val": {"positive": 6, "neutral": 3, "negative": 1}}}
+    assert summary_baseline(summary) == {"val_accuracy": pytest.approx(0.6)}
+    _, (_, metric_ax) = plot_training_curves(lm, baseline=summary_baseline(summary))
+    legend = [t.get_text() for t in metric_ax.get_legend().get_texts()]
+    assert "val exact match" in legend and "most common answer (exact match)" in legend
+    assert not any("macro-F1" in t for t in legend)
+
+    fig, ax = plot_tradeoff(
+        [{"run": "a", "trainable_parameters": 10, "test_macro_f1": 0.6}], baseline=0.2
+    )
+    assert "majority class (learned nothing)" in ax.get_legend_handles_labels()[1]
+    assert ax.get_ylim()[0] < 0.2 - 0.01
+
+
+def test_comparison_table_shows_settings_tried_blank_where_a_method_has_none() -> None:
+    from workbench.runs import Run
+
+    base = TrainConfig()
+    runs = {
+        "full": Run(Path("a"), base.replace(method="full", out="a"), {"test_macro_f1": 0.7}),
+        "lora r=2": Run(Path("b"), base.replace(method="lora", lora_r=2, out="b"), {}),
+        "lora r=16": Run(Path("c"), base.replace(method="lora", lora_r=16, out="c"), {}),
+    }
+    rows = {row["run"]: row for row in comparison_table(runs)}
+    assert "out" not in rows["full"], "where a run was written is not a setting it tried"
+    assert rows["full"]["lora_r"] == "—" and rows["full"]["method"] == "full"
+    assert (rows["lora r=2"]["lora_r"], rows["lora r=16"]["lora_r"]) == (2, 16)
+
+
+def test_answers_table_shows_the_instruction_every_prompt_repeats_once() -> None:
+    from widgets.evaluate_panel import generations_html
+
+    instruction = "Classify the sentiment of this tweet. Answer with one word.\n\nTweet: "
+    rows = [
+        {"prompt": instruction + t, "reference": "x", "before": "y", "after": "x"}
+        for t in ("good day", "bad day")
+    ]
+    shown = generations_html(rows)
+    assert shown.count("Classify the sentiment") == 1
+    assert "good day" in shown and "bad day" in shown
+    alone = generations_html(rows[:1])
+    assert alone.count("Classify the sentiment") == 1

@@ -21,7 +21,7 @@ from typing import Any
 from widgets import html
 from widgets.charts import png
 from workbench.experiments import comparison_table
-from workbench.plots import majority_baseline, plot_run_comparison
+from workbench.plots import plot_run_comparison, summary_baseline
 from workbench.runs import Run, load_run
 
 
@@ -94,9 +94,9 @@ def _as_run(run: Any) -> Run:
 
 def baseline_of(runs: Any) -> dict[str, float]:
     """The majority-class baseline of the runs' validation split (the first run that
-    recorded its class counts; runs of one comparison share their data)."""
+    recorded its class or answer counts; runs of one comparison share their data)."""
     for run in runs:
-        balance = (run.summary or {}).get("balance") or {}
-        if balance.get("val"):
-            return majority_baseline(balance["val"])
+        found = summary_baseline(run.summary)
+        if found:
+            return found
     return {}

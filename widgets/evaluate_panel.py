@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -268,16 +269,32 @@ def generations_html(rows: list[dict[str, Any]]) -> str:
             "ask the model yourself in Try it below"
         )
     mark = {True: "✓", False: "✗"}
+    prompts = [str(r.get("prompt", "")) for r in rows]
+    shared = _shared_prefix(prompts)
     table = [
         {
-            "prompt": r.get("prompt", ""),
+            "prompt": prompt[len(shared) :],
             "reference": r.get("reference", ""),
             "before fine-tuning": f"{mark[bool(r.get('before_match'))]} {r.get('before', '')}",
             "after fine-tuning": f"{mark[bool(r.get('after_match'))]} {r.get('after', '')}",
         }
-        for r in rows
+        for r, prompt in zip(rows, prompts, strict=True)
     ]
-    return "<b>Greedy answers to held-out prompts</b>" + html.table(table)
+    head = "<b>Greedy answers to held-out prompts</b>"
+    if shared:  # the instruction every prompt repeats, once above the table
+        head += html.note(f"every prompt begins with: {shared.strip()} …")
+    return head + html.table(table)
+
+
+def _shared_prefix(texts: list[str], at_least: int = 20) -> str:
+    """The words all ``texts`` begin with (cut after whitespace), if two or more texts share
+    ``at_least`` characters; else ""."""
+    if len(texts) < 2:
+        return ""
+    common = os.path.commonprefix(texts)
+    cut = max(common.rfind(" "), common.rfind("\n")) + 1
+    shared = common[:cut]
+    return shared if len(shared.strip()) >= at_least else ""
 
 
 def _row_html(row: dict[str, Any] | None) -> str:

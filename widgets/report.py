@@ -18,7 +18,7 @@ from typing import Any
 from widgets import html
 from widgets.charts import png
 from widgets.coach_panel import as_findings, finding_html
-from workbench.plots import majority_baseline, new_figure, plot_training_curves
+from workbench.plots import new_figure, plot_training_curves, summary_baseline
 
 METRICS = (
     "status",
@@ -96,8 +96,7 @@ def report(source: Any) -> RunReport:
     metrics.setdefault("status", view.status)
     title = f"{view.run_dir.name if view.run_dir else 'run'} — {view.status}"
     fig, axes = new_figure(13.0, 3.6, ncols=3)
-    balance = (summary.get("balance") or {}).get("val")
-    plot_training_curves(view.events, axes=axes[:2], baseline=majority_baseline(balance))
+    plot_training_curves(view.events, axes=axes[:2], baseline=summary_baseline(summary))
     fig.suptitle(title, fontsize=10)  # across the figure: a long run name is not clipped
     table_ax = axes[2]
     table_ax.axis("off")

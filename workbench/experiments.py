@@ -21,6 +21,7 @@ from typing import Any
 
 from workbench.config import TrainConfig
 from workbench.errors import RunError
+from workbench.methods import METHODS, get_method
 from workbench.models.catalog import estimate_training_memory, find_entry
 from workbench.runs import Run, config_differences, load_run
 
@@ -172,15 +173,26 @@ def comparison_table(runs: Mapping[str, Run], columns: tuple[str, ...] = COLUMNS
     """One row per run: its label, the settings that differ between the runs, the summary
     numbers in ``columns`` and the estimated peak training memory (``memory_mb_estimate``).
 
+    A setting only some methods use (LoRA's ``lora_r``) reads "—" on the rows of the others.
     The memory column is :func:`workbench.models.catalog.estimate_training_memory` for the
     run's trainable/total parameters, batch size and length (catalog models only): measured
     process memory cannot separate runs made one after another in one process.
     """
     differences = config_differences(list(runs.values()))
+    for where in ("out", "runs_dir"):  # where a run was written is not a setting it tried
+        differences.pop(where, None)
+    specific = {name for m in METHODS.values() for name in m.settings}
     rows = []
     for i, (label, run) in enumerate(runs.items()):
         row: dict[str, Any] = {"run": label}
-        row.update({key: values[i] for key, values in differences.items()})
+        # A method's own setting (LoRA's rank) means nothing for another method: blank.
+        used = set(get_method(run.config.model.method).settings)
+        row.update(
+            {
+                key: values[i] if key not in specific or key in used else "—"
+                for key, values in differences.items()
+            }
+        )
         row.update({k: run.summary[k] for k in columns if run.summary.get(k) is not None})
         memory = memory_estimate(run)
         if memory is not None:

@@ -59,7 +59,9 @@ def plot_training_curves(
     """Training loss (raw + smoothed) and validation loss; validation macro-F1 and LR.
 
     ``baseline`` (:func:`majority_baseline`) adds what a model that learned nothing scores:
-    the class-share loss and the majority-class macro-F1, as grey dotted lines.
+    the class-share loss and the majority-class macro-F1, as grey dotted lines (for a causal
+    LM, whose validation accuracy is the exact match of the answer: always giving the most
+    common answer).
     """
     if axes is None:
         fig, axes = new_figure(ncols=2)
@@ -70,26 +72,29 @@ def plot_training_curves(
     if d["step"]:
         loss_ax.plot(d["step"], d["loss"], color="tab:blue", alpha=0.25, lw=1, label="train (raw)")
         loss_ax.plot(d["step"], smooth(d["loss"]), color="tab:blue", lw=2, label="train (smoothed)")
+    # A causal LM measures no macro-F1, and its accuracy is the exact match of the answer.
+    generative = bool(d["eval_step"]) and not any(_finite(v) for v in d["val_macro_f1"])
     if d["eval_step"]:
         loss_ax.plot(d["eval_step"], d["val_loss"], "o-", color="tab:orange", label="validation")
+        if not generative:
+            metric_ax.plot(
+                d["eval_step"], d["val_macro_f1"], "o-", color="tab:green", label="val macro-F1"
+            )
         metric_ax.plot(
-            d["eval_step"], d["val_macro_f1"], "o-", color="tab:green", label="val macro-F1"
+            d["eval_step"],
+            d["val_accuracy"],
+            "s--",
+            color="tab:olive",
+            label="val exact match" if generative else "val accuracy",
         )
-        metric_ax.plot(
-            d["eval_step"], d["val_accuracy"], "s--", color="tab:olive", label="val accuracy"
-        )
-    if baseline and "val_loss" in baseline:
-        loss_ax.axhline(
-            baseline["val_loss"], color="0.45", ls=(0, (1, 2)), lw=1.2, label="class-share loss"
-        )
-    if baseline and "val_macro_f1" in baseline:
-        metric_ax.axhline(
-            baseline["val_macro_f1"],
-            color="0.45",
-            ls=(0, (1, 2)),
-            lw=1.2,
-            label="majority class (macro-F1)",
-        )
+    dotted = {"color": "0.45", "ls": (0, (1, 2)), "lw": 1.2}
+    base = baseline or {}
+    if "val_loss" in base:
+        loss_ax.axhline(base["val_loss"], label="class-share loss", **dotted)
+    floor = base.get("val_accuracy" if generative else "val_macro_f1")
+    if floor is not None:
+        name = "most common answer (exact match)" if generative else "majority class (macro-F1)"
+        metric_ax.axhline(floor, label=name, **dotted)
     for i, step in enumerate(d["lr_change"]):
         label = "learning rate changed" if i == 0 else None
         loss_ax.axvline(step, color="tab:red", ls=":", lw=1, label=label)
@@ -106,6 +111,8 @@ def plot_training_curves(
         lr_ax.set_ylabel("learning rate")
         lr_ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
         extra = lr_ax.get_legend_handles_labels()
+    _room_below(metric_ax, floor)
+    _room_below(loss_ax, base.get("val_loss"))
     for ax, (more_handles, more_labels) in ((loss_ax, ([], [])), (metric_ax, extra)):
         handles, labels = ax.get_legend_handles_labels()
         if handles:  # one legend per panel, the twin axis's learning rate included
@@ -141,6 +148,17 @@ METRIC_NAMES = {
 }
 
 
+def _room_below(ax: Any, line: float | None) -> None:
+    """Keep a baseline line at ``line`` off the panel's bottom edge, where it reads as the
+    axis itself."""
+    if line is None or not _finite(line) or ax.get_yscale() != "linear":
+        return
+    low, high = ax.get_ylim()
+    if line - low < 0.04 * (high - low):
+        lowest = min(line, low)
+        ax.set_ylim(lowest - 0.08 * (high - lowest), high)
+
+
 def majority_baseline(balance: dict[str, int] | None) -> dict[str, float]:
     """What a model that learned nothing scores on a split with these class counts.
 
@@ -162,8 +180,24 @@ def majority_baseline(balance: dict[str, int] | None) -> dict[str, float]:
     }
 
 
-#: Run curves that differ by less than this are drawn as "the same curve".
-SAME_CURVE = 1e-6
+def summary_baseline(summary: dict[str, Any] | None) -> dict[str, float]:
+    """What a model that learned nothing scores on a run's validation split, from its
+    summary: :func:`majority_baseline` of a classifier's class counts; for a causal LM
+    whose answers are a few labels, the exact match of always giving the most common one.
+    """
+    summary = summary or {}
+    balance = (summary.get("balance") or {}).get("val")
+    if balance:
+        return majority_baseline(balance)
+    answers = [int(c) for c in ((summary.get("answer_balance") or {}).get("val") or {}).values()]
+    if len(answers) < 2:
+        return {}
+    return {"val_accuracy": max(answers) / sum(answers)}
+
+
+#: Run curves closer than this share of their axis's span at every point are drawn as one
+#: curve (a remedy that changes nothing visible must not hide the curve it coincides with).
+SAME_CURVE = 0.005
 #: The loss axis is clipped when one curve rises above ``CLIP_WHEN`` times the range the
 #: others share (from the lowest loss to the second-highest peak), at ``CLIP_FACTOR`` times.
 CLIP_WHEN = 3.0
@@ -182,15 +216,44 @@ def _series(events: list[dict[str, Any]], metric: str, x: str) -> dict[str, list
     }
 
 
-def _same_curve(a: dict[str, list[float]], b: dict[str, list[float]]) -> bool:
-    """True when two runs would be drawn on top of each other (every point within 1e-6)."""
+def _tolerances(series: dict[str, dict[str, list[float]]]) -> dict[str, float]:
+    """Per key, :data:`SAME_CURVE` of the span its axis shows (both losses share one)."""
+
+    def span(keys: tuple[str, ...]) -> float:
+        values = [v for d in series.values() for k in keys for v in d[k] if _finite(v)]
+        return max(values) - min(values) if values else 0.0
+
+    loss = max(SAME_CURVE * span(("loss", "val_loss")), 1e-9)
+    x = max(SAME_CURVE * span(("x", "eval_x")), 1e-9)
+    return {
+        "x": x,
+        "eval_x": x,
+        "loss": loss,
+        "val_loss": loss,
+        "metric": max(SAME_CURVE * span(("metric",)), 1e-9),
+    }
+
+
+def _shared_until(
+    a: dict[str, list[float]], b: dict[str, list[float]], tolerance: dict[str, float]
+) -> float | None:
+    """Where run ``a`` stops being drawn on top of run ``b``: ``inf`` when the curves
+    coincide everywhere, the last shared x when one is a prefix of the other (a run that
+    stopped early), None when they differ where both have points."""
     for key in ("x", "loss", "eval_x", "val_loss", "metric"):
-        if len(a[key]) != len(b[key]):
-            return False
-        pairs = [(u, v) for u, v in zip(a[key], b[key], strict=True) if _finite(u) or _finite(v)]
-        if any(not (_finite(u) and _finite(v)) or abs(u - v) > SAME_CURVE for u, v in pairs):
-            return False
-    return bool(a["x"] or a["eval_x"])
+        n = min(len(a[key]), len(b[key]))
+        for u, v in zip(a[key][:n], b[key][:n], strict=True):
+            if not (_finite(u) or _finite(v)):
+                continue
+            if not (_finite(u) and _finite(v)) or abs(u - v) > tolerance[key]:
+                return None
+    if not (a["x"] or a["eval_x"]):
+        return None
+    if len(a["x"]) == len(b["x"]) and len(a["eval_x"]) == len(b["eval_x"]):
+        return float("inf")
+    shorter = a if len(a["x"]) < len(b["x"]) else b
+    ends = [xs[-1] for xs in (shorter["x"], shorter["eval_x"]) if xs]
+    return max(ends) if ends else None
 
 
 def plot_run_comparison(
@@ -210,8 +273,9 @@ def plot_run_comparison(
 
     ``baseline`` (:func:`majority_baseline` of the validation split) draws what a model that
     learned nothing scores: a grey dotted line on both panels. A run whose curves coincide
-    with an earlier run's is drawn dotted with hollow markers and labelled "(same curve as
-    …)", so it does not vanish under the other. When one run's loss rises far above the
+    with an earlier run's (within 0.5 % of the axis) is drawn dotted with hollow markers and
+    labelled "(same curve as …)", or "(same curve as … until step N)" when one of the two
+    stopped early, so it does not vanish under the other. When one run's loss rises far above the
     rest (a learning rate that diverges), the loss axis is clipped so the others stay
     readable, and the figure says which run leaves it and how high it goes.
     """
@@ -226,11 +290,16 @@ def plot_run_comparison(
     loss_ax, metric_ax = axes
     series = {str(label): _series(events, metric, x) for label, events in dict(runs).items()}
     drawn: list[tuple[str, dict[str, list[float]]]] = []
+    tolerance = _tolerances(series)
     for i, (label, d) in enumerate(series.items()):
         color = f"C{i % 10}"
-        twin = next((other for other, od in drawn if _same_curve(d, od)), None)
+        shared = ((o, _shared_until(d, od, tolerance)) for o, od in drawn)
+        twin, until = next(((o, u) for o, u in shared if u is not None), (None, None))
         drawn.append((label, d))
-        name = label if twin is None else f"{label} (same curve as {twin})"
+        name = label
+        if twin is not None:
+            where = "" if until == float("inf") else f" until {x} {until:g}"
+            name = f"{label} (same curve as {twin}{where})"
         # A coinciding run: thin dotted line, hollow markers on top of the other's.
         line = {"lw": 2} if twin is None else {"lw": 1.2, "ls": ":"}
         marker = {"ms": 4} if twin is None else {"ms": 7, "mfc": "none", "mew": 1.2}
@@ -260,6 +329,7 @@ def plot_run_comparison(
         if key in base:
             ax.axhline(base[key], color="0.45", ls=(0, (1, 2)), lw=1.2, label="_baseline")
     _clip_loss_axis(loss_ax, series, base.get("val_loss"))
+    _room_below(metric_ax, base.get(metric))
     xlabel = "optimizer step" if x == "step" else "epoch (passes over the training set)"
     loss_ax.set(
         xlabel=xlabel,
@@ -333,9 +403,15 @@ def plot_tradeoff(
     label: str = "run",
     ax: Any = None,
     title: str = "",
+    baseline: float | None = None,
+    baseline_label: str = "majority class (learned nothing)",
 ) -> tuple[Any, Any]:
     """One labelled point per row: e.g. trainable parameters (log scale) against held-out
-    macro-F1, to see what each adaptation method buys for what it trains."""
+    macro-F1, to see what each adaptation method buys for what it trains.
+
+    ``baseline`` draws what a model that learned nothing scores on ``y`` (e.g. the test
+    macro-F1 of always answering the majority class) as a grey dotted line, kept off the
+    bottom edge."""
     if ax is None:
         fig, ax = new_figure(7.0, 4.0)
     else:
@@ -358,6 +434,9 @@ def plot_tradeoff(
     }
     title = title or f"{names.get(y, y)} vs {names.get(x, x)}"
     ax.set(xlabel=names.get(x, x), ylabel=names.get(y, y), title=title[:1].upper() + title[1:])
+    if baseline is not None and _finite(baseline):
+        ax.axhline(baseline, color="0.45", ls=(0, (1, 2)), lw=1.2, label=baseline_label)
+        _room_below(ax, baseline)
     if points:
         ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)

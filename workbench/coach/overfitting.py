@@ -1,15 +1,17 @@
 """Diagnosis: overfitting — validation loss rising while the training loss falls.
 
 The flag itself is :func:`workbench.diagnostics.detect_overfitting` (shared with the live
-chart); this check turns it into a finding with its numbers and a change to apply: early
-stopping when it is off (the best checkpoint is kept either way; early stopping saves the
-wasted steps), else more weight decay.
+chart); this check turns it into a finding with its numbers and a change to apply, the
+same as the flag's first suggestion (:func:`workbench.diagnostics.suggested_changes`): early
+stopping on the validation loss when it is off (the best checkpoint is kept either way;
+early stopping saves the wasted steps), else an L2-SP α or a weight decay sized for this
+run's steps and rates, or nothing when no setting can act.
 """
 
 from __future__ import annotations
 
 from workbench.coach.base import Check, Finding, RunFacts
-from workbench.diagnostics import detect_overfitting, flag_sentence
+from workbench.diagnostics import detect_overfitting, flag_sentence, suggested_changes
 
 
 class Overfitting(Check):
@@ -21,14 +23,7 @@ class Overfitting(Check):
         flag = detect_overfitting(facts.events, facts.config)
         if flag is None:
             return []
-        reg = facts.config.regularization
-        changes: dict[str, object]
-        if not reg.early_stopping:
-            changes = {"early_stopping": 2}
-        elif reg.weight_decay < 0.1:
-            changes = {"weight_decay": 0.1}
-        else:
-            changes = {}
+        changes = suggested_changes(facts.config, facts.events)
         return [
             self.finding(
                 "warning",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -176,6 +177,10 @@ class CausalLM(Task):
             test_per_class=test.get("per_class"),
             task=self.name,
         )
+        if s.data.labels:  # a derived classification: how often each answer is right
+            summary["answer_balance"] = {
+                split: dict(Counter(getattr(s.data, split).responses)) for split in ("val", "test")
+            }
         log.emit("status", status="running", message="generating answers before vs after")
         rows = self.generation_table(s)
         summary["generations_after_exact_match"] = _share(rows, "after_match")
