@@ -382,6 +382,50 @@ def check_02(runs: dict[str, dict[str, Any]], shown: str) -> None:
     assert run["test_macro_f1"] > _chance_f1(run) + 0.15, (
         f"live run ends at {run['test_macro_f1']:.3f}, chance {_chance_f1(run):.3f}"
     )
+    _check_02_sweep(runs, shown, chance)
+
+
+TRIAL_LINE = re.compile(
+    r"trial (\d+): lr ([0-9.eE+-]+), warmup_fraction ([0-9.eE+-]+)\s+(\w+)\s+"
+    r"val_macro_f1 (\S+), (\d+) steps"
+)
+
+
+def _check_02_sweep(runs: dict[str, dict[str, Any]], shown: str, chance: float) -> None:
+    """02's sweep: three of six one-pass trials pruned at their first validation (the two
+    smallest rates and the largest), 84 of 144 steps trained, the best between 3e-4 and
+    1e-3 at about 0.52; the best settings with seed 1 score higher on validation and lower
+    on test than with seed 42, by several points."""
+    trials = [
+        {"lr": float(m[2]), "state": m[4], "value": m[5], "steps": int(m[6])}
+        for m in TRIAL_LINE.finditer(shown)
+    ]
+    assert len(trials) == 6, f"the sweep printed {len(trials)} trials, 6 wanted: {trials}"
+    pruned = [t for t in trials if t["state"] == "pruned"]
+    done = [t for t in trials if t["state"] == "complete"]
+    assert len(pruned) == 3 and len(done) == 3, f"the text says three of six pruned: {trials}"
+    assert {t["steps"] for t in pruned} == {4} and {t["steps"] for t in done} == {24}, trials
+    assert sum(t["steps"] for t in trials) == 84, "the text says 84 steps of 144"
+    by_lr = sorted(trials, key=lambda t: t["lr"])
+    assert {id(t) for t in pruned} == {id(by_lr[0]), id(by_lr[1]), id(by_lr[-1])}, (
+        f"the text says the two smallest and the largest rates were pruned: {by_lr}"
+    )
+    best = max(done, key=lambda t: float(t["value"]))
+    assert 3e-4 <= best["lr"] <= 1e-3 and 0.45 <= float(best["value"]) <= 0.6, best
+    assert float(best["value"]) > chance + 0.2, f"the best trial is near chance: {best}"
+
+    seed1 = _need(runs, "seed 1")
+    number = re.search(r"best trial: (\d+),", shown)
+    assert number, "the best trial's number is not printed"
+    sweeps = Path(seed1["run_dir"]).parent.parent / "sweeps"
+    found = list(sweeps.glob(f"*/trials/trial-{int(number[1]):04d}/summary.json"))
+    assert len(found) == 1, f"no run directory for trial {number[1]} under {sweeps}"
+    seed42 = json.loads(found[0].read_text("utf-8"))
+    assert seed1["val_macro_f1"] > seed42["val_macro_f1"], (seed1, seed42)
+    assert seed42["test_macro_f1"] > seed1["test_macro_f1"] + 0.05, (
+        f"the text says seed 1 scores several points lower on test: "
+        f"{seed1['test_macro_f1']:.3f} vs {seed42['test_macro_f1']:.3f}"
+    )
 
 
 # ----------------------------------------------------------------------------- 03
@@ -459,6 +503,10 @@ def check_03(runs: dict[str, dict[str, Any]], shown: str) -> None:
     assert mine_val[-1] < val[-1] - 0.3 and mine_val[-1] < min(mine_val) + 0.1, (
         f"the learner's run (the flag's suggestions) does not keep the validation loss down: "
         f"{mine_val}"
+    )
+    assert mine[0]["test_macro_f1"] <= none["test_macro_f1"], (
+        f"the learner's run scores {mine[0]['test_macro_f1']:.3f} on the test set, above "
+        f"'none' ({none['test_macro_f1']:.3f}): the text says it does not beat it"
     )
 
 

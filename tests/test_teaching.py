@@ -264,7 +264,7 @@ def test_nearly_identical_and_early_stopped_runs_are_labelled_not_hidden() -> No
     other = _events([1.1, 1.0, 0.95, 0.9] * 2, [0.9, 0.85])
     runs = {"none": good, "decay": hair, "early stop": stopped, "other": other}
     fig, _ = plot_run_comparison(runs)
-    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    legend = [t.get_text().replace("\n", " ") for t in fig.legends[0].get_texts()]  # wrapped
     assert "decay (same curve as none)" in legend
     assert "early stop (same curve as none until step 4)" in legend
     assert "other" in legend and "none" in legend

@@ -87,7 +87,7 @@ def plot_training_curves(
             color="tab:olive",
             label="val exact match" if generative else "val accuracy",
         )
-    dotted = {"color": "0.45", "ls": (0, (1, 2)), "lw": 1.2}
+    dotted = {"color": "0.3", "ls": (0, (1, 2)), "lw": 1.4, "zorder": 5}  # above the curves
     base = baseline or {}
     if "val_loss" in base:
         loss_ax.axhline(base["val_loss"], label="class-share loss", **dotted)
@@ -111,6 +111,9 @@ def plot_training_curves(
         lr_ax.set_ylabel("learning rate")
         lr_ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
         extra = lr_ax.get_legend_handles_labels()
+        # the metric panel (its curves and legend) in front of the learning-rate line
+        metric_ax.set_zorder(lr_ax.get_zorder() + 1)
+        metric_ax.patch.set_visible(False)
     _room_below(metric_ax, floor)
     _room_below(loss_ax, base.get("val_loss"))
     for ax, (more_handles, more_labels) in ((loss_ax, ([], [])), (metric_ax, extra)):
@@ -327,7 +330,8 @@ def plot_run_comparison(
     base = baseline or {}
     for ax, key in ((loss_ax, "val_loss"), (metric_ax, metric)):
         if key in base:
-            ax.axhline(base[key], color="0.45", ls=(0, (1, 2)), lw=1.2, label="_baseline")
+            # above the curves: a run that learned nothing lies on it and must not hide it
+            ax.axhline(base[key], color="0.3", ls=(0, (1, 2)), lw=1.4, label="_baseline", zorder=5)
     _clip_loss_axis(loss_ax, series, base.get("val_loss"))
     _room_below(metric_ax, base.get(metric))
     xlabel = "optimizer step" if x == "step" else "epoch (passes over the training set)"
@@ -351,12 +355,24 @@ def plot_run_comparison(
         ]
         labels += ["training loss (smoothed)", "validation"]
         if base:
-            handles.append(Line2D([], [], color="0.45", ls=(0, (1, 2)), lw=1.2))
+            handles.append(Line2D([], [], color="0.3", ls=(0, (1, 2)), lw=1.4))
             labels.append("learned nothing (majority class; class-share loss)")
-        fig.legend(
-            handles, labels, loc="outside lower center", ncols=min(len(labels), 4), fontsize=8
-        )
+        wrapped, ncols = _legend_layout(labels, fig)
+        fig.legend(handles, wrapped, ncols=ncols, loc="outside lower center", fontsize=8)
     return fig, axes
+
+
+def _legend_layout(labels: list[str], fig: Any) -> tuple[list[str], int]:
+    """Labels wrapped and a column count that keep a legend under the panels inside the
+    figure: about 19 characters of 8-point text per inch, 4 columns at most."""
+    import textwrap
+
+    width = 34
+    wrapped = [textwrap.fill(label, width) for label in labels]
+    longest = max((len(line) for label in wrapped for line in label.splitlines()), default=1)
+    room = int(fig.get_figwidth() * 19)
+    ncols = max(1, min(4, len(labels), room // (longest + 6)))
+    return wrapped, ncols
 
 
 def _clip_loss_axis(

@@ -29,7 +29,7 @@ class Overfitting(Check):
                 "warning",
                 flag_sentence(flag),
                 "the model has started to memorize the training texts; later weights "
-                "generalize worse (the best checkpoint, not the last, is what gets tested)",
+                "generalize worse (the run tests its best checkpoint, which need not be the last)",
                 fix="; ".join(flag["suggestions"][:3]),
                 changes=changes,
             )
