@@ -14,7 +14,10 @@ revision it quotes:
   ``docs/benchmarks.md``): ``bench/adamw_check.py``'s optimizer-step timings
   (``adamw-<date>.json``);
 * ``ig-cost`` (README): ``bench/attribution_speed.py``'s cost of layer integrated
-  gradients against the passes it cannot avoid (``attribution_speed-<date>.json``).
+  gradients against the passes it cannot avoid (``attribution_speed-<date>.json``);
+* ``sweep-table`` (README *Sweeps*): ``bench/sweep.py``'s best score found by a small sweep
+  against the default settings, and its wall time with and without pruning
+  (``sweep-<date>.json``).
 
 The newest file of each kind is used unless one is named (``--bench FILE`` …). After
 ``--write``, ``python bench/report.py docs/benchmarks.md`` carries the findings into the
@@ -206,6 +209,13 @@ def ig_cost(record: dict[str, Any]) -> str:
     )
 
 
+def sweep_table(record: dict[str, Any]) -> str:
+    """The README's sweep table from a ``bench/sweep.py`` raw output (its own renderer)."""
+    from sweep import table
+
+    return f"{table(record)} Raw output `{record['path']}`."
+
+
 def replace_block(path: Path, name: str, text: str) -> None:
     body = path.read_text(encoding="utf-8")
     pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(\n<!-- {name}:end -->)", re.S)
@@ -219,16 +229,19 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, default=None, help="a bench/run.py raw output")
     parser.add_argument("--adamw", type=Path, default=None)
     parser.add_argument("--ig", type=Path, default=None)
+    parser.add_argument("--sweep", type=Path, default=None, help="a bench/sweep.py raw output")
     parser.add_argument("--write", action="store_true", help="replace the blocks in place")
     args = parser.parse_args()
     bench = load(args.bench or newest("bench-2*.json"))
     sentence, table = adamw(load(args.adamw or newest("adamw-*.json")))
     ig = ig_cost(load(args.ig or newest("attribution_speed-*.json")))
+    searched = load(args.sweep or newest("sweep-2*.json"))
     blocks = [
         (README, "bench-table", bench_table(bench)),
         (README, "adamw", f"With fused AdamW {sentence}."),
         (FINDINGS, "adamw-table", table),
         (README, "ig-cost", ig),
+        (README, "sweep-table", sweep_table(searched)),
     ]
     for path, name, text in blocks:
         print(f"--- {path.name}: {name}\n{text}\n")
