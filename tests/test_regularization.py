@@ -186,3 +186,76 @@ def test_early_stopping_waits_for_patience_bad_evaluations_in_a_row(
     # what was tested: the prediction file's probabilities are the exported model's
     tested = torch.tensor([r["probs"] for r in rows])
     torch.testing.assert_close(tested, torch.softmax(shipped, -1), atol=1e-5, rtol=0)
+
+
+# ------------------------------------------------------------------------ conformance
+# One row per registered regularizer: the setting that switches it on (and its "off"), any
+# other setting it needs, and what its effect on a short run is seen in. A regularizer
+# whose effect shows only in other conditions names the test that shows it.
+CONFORMANCE: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any], str]] = {
+    "weight_decay": ({"weight_decay": 0.5}, {"weight_decay": 0.0}, {}, "weights"),
+    # a dropout rate is off at None (the model's own rate): 0.0 is a rate like any other
+    "dropout": ({"dropout": 0.5}, {"dropout": None}, {}, "losses"),
+    "attention_dropout": ({"attention_dropout": 0.5}, {"attention_dropout": None}, {}, "losses"),
+    "classifier_dropout": (
+        {"classifier_dropout": 0.5},
+        {"classifier_dropout": None},
+        {},
+        "losses",
+    ),
+    "label_smoothing": ({"label_smoothing": 0.3}, {"label_smoothing": 0.0}, {}, "losses"),
+    "max_grad_norm": ({"max_grad_norm": 1e-3}, {"max_grad_norm": 0.0}, {}, "weights"),
+    "l2sp": ({"l2sp": 0.5}, {"l2sp": 0.0}, {}, "weights"),
+    "lora_dropout": ({"lora_dropout": 0.5}, {"lora_dropout": 0.0}, {"method": "lora"}, "losses"),
+}
+SHOWN_ELSEWHERE = {
+    "early_stopping": "test_regularization.py::test_early_stopping_waits_for_patience_bad_"
+    "evaluations_in_a_row",
+    "augmentation": "test_image_classification.py::test_augmentation_touches_training_batches_only",
+}
+
+
+def test_every_registered_regularizer_has_a_conformance_row() -> None:
+    from workbench.regularization import REGULARIZERS
+
+    assert set(REGULARIZERS) == set(CONFORMANCE) | set(SHOWN_ELSEWHERE)
+    tests = Path(__file__).parent
+    for where in SHOWN_ELSEWHERE.values():
+        module, name = where.split("::")
+        assert f"def {name}(" in (tests / module).read_text("utf-8"), f"{where} is gone"
+
+
+@pytest.mark.parametrize("name", sorted(CONFORMANCE))
+def test_a_regularizer_is_on_exactly_when_its_setting_says_and_acts_on_training(
+    name: str, tiny_config: TrainConfig, toy_data: Any, tmp_path: Path
+) -> None:
+    """Its setting is a config field with help text; build_regularizers includes it when the
+    setting is on and leaves it out when off; describe() names the value; and a short run
+    with it on differs from the same run (same seed, same batches) with it off."""
+    from workbench.config import all_fields
+    from workbench.regularization import REGULARIZERS, build_regularizers
+
+    on, off, needs, effect = CONFORMANCE[name]
+    reg = REGULARIZERS[name]()
+    assert reg.name and reg.summary and reg.setting in TrainConfig().flat()
+    helps = {f.name: f.metadata.get("help") for _, f, _ in all_fields()}
+    assert helps.get(reg.setting), f"{reg.setting} has no help text"
+    base = tiny_config.replace(epochs=1.0, save_checkpoints=False, **needs)
+    cfg_on, cfg_off = base.replace(**on), base.replace(**off)
+    kinds = REGULARIZERS[name]
+    assert any(isinstance(r, kinds) for r in build_regularizers(cfg_on))
+    assert not any(isinstance(r, kinds) for r in build_regularizers(cfg_off))
+    assert str(next(iter(on.values()))) in reg.describe(cfg_on)
+
+    seen = {}
+    for label, cfg in (("on", cfg_on), ("off", cfg_off)):
+        handle = train(cfg.replace(out=str(tmp_path / label)), data=toy_data, block=True)
+        assert handle.status == "completed", handle.history[-3:]
+        losses = [e["loss"] for e in handle.history if e["type"] == "step"]
+        weights = torch.cat([p.detach().flatten() for p in _trained(handle).parameters()])
+        seen[label] = (losses, weights)
+    if effect == "losses":
+        assert seen["on"][0] != pytest.approx(seen["off"][0], abs=1e-6), f"{name} changed no loss"
+    else:
+        moved = float((seen["on"][1] - seen["off"][1]).abs().max())
+        assert moved > 1e-5, f"{name} changed no weight (max |Δ| {moved:g})"

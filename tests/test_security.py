@@ -336,6 +336,7 @@ def render_attribution_snapshot(a: str, b: str, c: str) -> str:
     from widgets.attribution_view import AttributionView
 
     view = _one(AttributionView)
+    assert view.wait(60)  # its start-up work is done: nothing resets what is shown below
     view.rows = [{"text": a, "label": b, "predicted": c, "confidence": 0.5}]
     pair = [_explanation(a, b, "ig", c), _explanation(c, b, "saliency", a)]
     view._present(Shown(pair, [b, c], 1.0, a))
