@@ -370,7 +370,8 @@ def test_a_standalone_evaluate_panel_opens_a_view_below_its_rows(run_dir: Path) 
     assert "&lt;script&gt;" in rows_html or "&lt;img" in rows_html
     panel.explain(panel.rows[0])
     view = panel.explain_view
-    assert isinstance(view, AttributionView) and view in panel.children
+    assert isinstance(view, AttributionView) and panel.explain_tab in panel.children
+    assert panel.explain_tab.view is view
     assert view.text.value == panel.rows[0]["text"]
     view.wait(300)
 

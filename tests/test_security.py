@@ -382,6 +382,42 @@ def render_evaluation_report(a: str, b: str, c: str) -> str:
         return "".join(report._repr_html_() for report in shown)
 
 
+def render_image_explanation(a: str, b: str, c: str) -> str:
+    """The pixel view's prediction, trust table, randomization curve and messages: class
+    names come from the user's folders or label column, file names from an upload."""
+    import numpy as np
+
+    from widgets.image_explain_view import ImageExplainView, prediction_html, trust_html
+    from workbench.tasks.image_classification import ImageExplanation
+
+    curve = {
+        "deletion": {"auc": 0.2, "random_auc": 0.3},
+        "insertion": {"auc": 0.5, "random_auc": 0.4},
+    }
+    rho = {"spearman": 0.1, "spearman_abs": 0.2}
+    e = ImageExplanation(
+        method="integrated-gradients",
+        target=b,
+        target_index=1,
+        predicted=a,
+        probs={a: 0.6, b: 0.3, c: 0.1},
+        scores=np.zeros((4, 4), dtype=np.float32),
+        image=np.zeros((4, 4, 3), dtype=np.uint8),
+        signed=True,
+        baseline="black",
+        gap=1.0,
+        delta=0.01,
+        trust={
+            **curve,
+            "randomization": {"control": rho, "stages": [{"stage": c, "randomized": 1.0, **rho}]},
+        },
+        notes=[c],
+    )
+    view = _one(ImageExplainView)
+    view._on_upload({"new": ({"name": f"{a}.png", "content": b"not an image"},)})
+    return prediction_html(e, c) + trust_html(e) + view.message.value
+
+
 RENDERERS = {
     "widgets.html.table": render_widget_table,
     "widgets.html.frame_table": render_frame_table,
@@ -403,6 +439,7 @@ RENDERERS = {
     "causal-LM heatmap comparison + page": render_lm_heatmap,
     "widgets.attribution_view snapshot": render_attribution_snapshot,
     "widgets.report evaluation_report": render_evaluation_report,
+    "widgets.image_explain_view prediction + trust": render_image_explanation,
 }
 if importlib.util.find_spec("widgets.try_it") is not None:  # the causal-LM "try it" box
     RENDERERS["widgets.try_it answer"] = render_try_it_answer
@@ -454,6 +491,7 @@ HTML_WRITERS: dict[str, tuple[str, ...] | str] = {
     "widgets/hyperparameters_panel.py": "fixed <b> section titles; check errors through "
     "html.error/note, findings through coach_panel.finding_html",
     "widgets/attribution_view.py": ("widgets.attribution_view snapshot",),
+    "widgets/image_explain_view.py": ("widgets.image_explain_view prediction + trust",),
     "widgets/sweep_panel.py": "fixed <b> section titles; messages, run folders and trial "
     "settings go through html.note/error/plain, the trials table through html.table",
     "workbench/config.py": "not HTML: <slug> and <timestamp> are placeholders in help text",

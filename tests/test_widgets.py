@@ -596,7 +596,8 @@ def test_data_panel_follows_the_model_panels_task_switch() -> None:
     form.set("task", "causal-lm")  # the Model panel swaps in the task's built-in dataset
     assert data.builtin.value == "tweets-sentiment-instruct"
     assert "text_column" not in data.fields_shown() and "strip_urls" in data.fields_shown()
-    assert data.balance_image.layout.display == "none" and data.lengths.layout.display == ""
+    # nothing loaded yet: the views the task fills stay hidden until Load data fills them
+    assert data.balance_image.layout.display == "none" and data.lengths.layout.display == "none"
     form.set("task", "text-classification")
     assert data.builtin.value == "tweets-sentiment" and "text_column" in data.fields_shown()
     assert data.balance_image.layout.display == "none"  # nothing loaded: no chart to show

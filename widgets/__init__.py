@@ -6,7 +6,8 @@
 Every tab is also a panel of its own: :class:`DataPanel`, :class:`ModelPanel`,
 :class:`HyperparametersPanel` (with :class:`LRFinderPanel`), :class:`TrainPanel`,
 :class:`LossCurvesPanel` (any run handle or run directory, live or finished),
-:class:`EvaluatePanel`, :class:`AttributionView` (the Explain tab), :class:`RunsPanel` and
+:class:`EvaluatePanel`, :class:`AttributionView` and :class:`ImageExplainView` (the Explain
+tab shows the one the run's task asks for: :class:`ExplainTab`), :class:`RunsPanel` and
 :class:`SweepPanel` (hyperparameter sweeps; ``show(handle)`` follows one started in Python).
 :class:`FindingsView` shows the coach's findings (``workbench.coach``) with **Apply**.
 :func:`report` makes a plain PNG + table report of a run that survives notebook export.
@@ -21,8 +22,10 @@ from widgets.controls import FieldControl, control_for
 from widgets.curves_panel import LossCurvesPanel
 from widgets.data_panel import DataPanel
 from widgets.evaluate_panel import EvaluatePanel
+from widgets.explain_tab import ExplainTab
 from widgets.form import EXCLUDED, ConfigForm
 from widgets.hyperparameters_panel import HyperparametersPanel
+from widgets.image_explain_view import ImageExplainView
 from widgets.lr_finder_panel import LRFinderPanel
 from widgets.model_panel import ModelPanel
 from widgets.pump import RunPump
@@ -38,9 +41,11 @@ __all__ = [
     "ConfigForm",
     "DataPanel",
     "EvaluatePanel",
+    "ExplainTab",
     "FieldControl",
     "FindingsView",
     "HyperparametersPanel",
+    "ImageExplainView",
     "LRFinderPanel",
     "LossCurvesPanel",
     "ModelPanel",

@@ -23,6 +23,7 @@ from workbench.errors import RunError
 from workbench.methods import get_method
 from workbench.models.loading import quiet_transformers
 from workbench.runs import Run, list_runs, load_run
+from workbench.tasks import get_task
 from workbench.training import RunHandle
 
 PICKS = ("misclassified", "most confident", "least confident", "random", "typed text")
@@ -140,21 +141,17 @@ def model_choices(
         run = load_run(source)
     elif isinstance(source, Run):
         run = source
-    task = getattr(run.config.model, "task", "text-classification") if run else None
-    if run is not None and task != "text-classification":
+    task = get_task(getattr(run.config.model, "task", "text-classification")) if run else None
+    if run is not None and task is not None and task.explain_view != "text":
         out.run_dir = run.path
         out.loaders.pop("this run", None)  # (a live causal LM is no classifier to explain)
-        out.problem = (
-            f"this view explains text classifiers; for this {task} run use "
-            f"`workbench explain --run {run.path} --prompt TEXT`, or train a "
-            "text-classification run (Model tab: task)"
-        )
+        out.problem = task.explain_hint(run.path)
         return out
     if run is not None:
         _add_run(out, run, own=True)
         for other in list_runs(run.path.parent):  # the runs beside it, newest first
             same = other.path.resolve() == run.path.resolve()
-            if not same and other.config.model.task == "text-classification":
+            if not same and get_task(other.config.model.task).explain_view == "text":
                 _add_run(out, other, own=False)
         if out.problem and out.loaders:
             out.problem += "; or pick another run's model under 'model'"

@@ -7,19 +7,23 @@ It prepares the data for the form's ``task`` exactly as training does, through
 :func:`workbench.training.session.prepare_task_data`: same task, same cache slot and key,
 so the next **Train** does not prepare it again.
 
-What is shown follows the task:
+What is shown follows the task: the task's
+:meth:`~workbench.tasks.base.Task.data_view` says what to show and
+:meth:`~workbench.tasks.base.Task.data_fields` which settings apply; this panel escapes and
+lays it out.
 
-* **text-classification** (:class:`~workbench.data.PreparedData`): the first raw rows,
-  text/label column pickers (their suggestions are the file's columns), cleaning toggles
-  with what each step removed and changed, the split sizes and a class-balance bar chart.
-* **causal-lm** (:class:`~workbench.data.instruct.InstructData`): the first prompt →
-  response pairs (long ones shortened), the engine's summary, the cleaning report, the
-  split sizes in pairs and prompt/response lengths in words and characters (no tokenizer
-  needed); no class-balance chart. The column pickers are hidden (pairs come from
-  instruction/input/output, prompt/response … or chat ``messages`` columns), and so are
-  the cleaning toggles that user pair files ignore (only ``drop_duplicates`` applies to
-  them; empty pairs are always dropped). A derived built-in (``tweets-sentiment-instruct``)
-  is cleaned like the classification set it comes from, so its cleaning toggles stay.
+* **text-classification**: the first raw rows (``Task.raw_preview``: their columns fill the
+  text/label column pickers), cleaning toggles with what each step removed and changed, the
+  split sizes and a class-balance bar chart.
+* **causal-lm**: the first prompt → response pairs (long ones shortened), the engine's
+  summary, the cleaning report, the split sizes in pairs and prompt/response lengths in
+  words and characters; no class-balance chart. The column pickers are hidden, and so are
+  the cleaning toggles that user pair files ignore. A derived built-in
+  (``tweets-sentiment-instruct``) is cleaned like the classification set it comes from, so
+  its cleaning toggles stay.
+* **image-classification**: a grid of the first training images of every class, the
+  summary, what reading dropped (missing labels, unreadable files), the split sizes and the
+  class balance; image/label column pickers only for a CSV/Parquet table of image paths.
 
 Switching the task clears what was loaded for the other task (**Load data** again).
 Every string from a dataset is escaped (datasets are untrusted); bad files or columns
@@ -40,51 +44,42 @@ import threading
 from typing import Any
 
 import ipywidgets as w
-import numpy as np
 
 from widgets import html
 from widgets.charts import class_balance_plot, png
 from widgets.form import ConfigForm
 from widgets.images import png_image
-from workbench.data import PreparedData, list_datasets, read_source
-from workbench.data.instruct import InstructData, Messages, Pairs
-from workbench.data.sources import builtin_dataset
-from workbench.tasks import CausalLM
+from workbench.data import list_datasets, read_source
+from workbench.tasks import get_task
+from workbench.tasks.base import CLEANING_FIELDS as _CLEANING
+from workbench.tasks.base import SOURCE_FIELDS as _SOURCE
+from workbench.tasks.base import SPLIT_FIELDS as _SPLITS
+from workbench.tasks.base import DataView
 from workbench.training.session import prepare_task_data
 
-SOURCE_FIELDS = ["dataset", "text_column", "label_column"]
-CLEANING_FIELDS = [
-    "strip_urls",
-    "replace_mentions",
-    "fix_unicode",
-    "drop_empty",
-    "drop_duplicates",
-    "min_confidence",
-]
-SPLIT_FIELDS = ["val_fraction", "test_fraction", "max_train_samples", "max_eval_samples"]
-#: Name the text and label of a classification file; prompt/response pairs never use them.
-COLUMN_FIELDS = {"text_column", "label_column"}
-#: The data settings ``workbench.data.instruct.read_pairs`` reads (user pair files).
-PAIR_FIELDS = {"dataset", "drop_duplicates", *SPLIT_FIELDS}
-CAUSAL_LM = CausalLM.name
+SOURCE_FIELDS = list(_SOURCE)
+CLEANING_FIELDS = list(_CLEANING)
+SPLIT_FIELDS = list(_SPLITS)
+#: Name the text, image and label columns of a table file; the raw rows fill their pickers.
+COLUMN_FIELDS = {"text_column", "image_column", "label_column"}
 LOAD_AGAIN = "Change the data settings above (or the file), then click Load data again."
-PREVIEW_PAIRS = 5
-PREVIEW_CHARS = 200
 
 
 class DataPanel(w.VBox):
     """Data source, preview, cleaning report and split sizes; class balance or pair lengths.
 
     ``data`` is the task's prepared data after **Load data** (None before, and after a
-    task switch): :class:`~workbench.data.PreparedData` or
-    :class:`~workbench.data.instruct.InstructData`. ``source()`` is what training should
-    read (the DataFrame passed in, or None for ``config.data.dataset``).
+    task switch): :class:`~workbench.data.PreparedData`,
+    :class:`~workbench.data.instruct.InstructData` or an image task's ``ImageData``; what
+    is shown of it is the task's :meth:`~workbench.tasks.base.Task.data_view`.
+    ``source()`` is what training should read (the DataFrame passed in, or None for
+    ``config.data.dataset``).
     """
 
     def __init__(self, config: Any = None, *, data: Any = None, form: ConfigForm | None = None):
         self.form = form or ConfigForm(config)
         self.frame = data
-        self.data: PreparedData | InstructData | None = None
+        self.data: Any = None
         self.columns: list[str] = []
         self.use_frame = w.Checkbox(
             value=data is not None,
@@ -106,7 +101,8 @@ class DataPanel(w.VBox):
         self.load_button.on_click(lambda _: self.load())
         self.status = w.Label("not loaded yet")
         self.preview = w.HTML()
-        self.summary = w.HTML()  # causal-lm: InstructData.summary()
+        self.examples_image = png_image(max_width="640px")  # images: a grid per class
+        self.summary = w.HTML()  # the engine's multi-line summary (pairs, images)
         self.cleaning = w.HTML()
         self.splits = w.HTML()
         self.lengths = w.HTML()  # causal-lm: prompt/response length statistics
@@ -122,6 +118,7 @@ class DataPanel(w.VBox):
                 w.HBox([self.load_button, self.status]),
                 self.message,
                 self.preview,
+                self.examples_image,
                 self.summary,
                 w.HTML("<b>Cleaning</b>"),
                 self.form.box("data", CLEANING_FIELDS),
@@ -134,7 +131,7 @@ class DataPanel(w.VBox):
             ]
         )
         self._show_controls()
-        self._show_views(self._task())
+        self._clear()
 
     def source(self) -> Any:
         """The DataFrame/Dataset passed in when ticked, else None (read ``dataset``)."""
@@ -174,17 +171,14 @@ class DataPanel(w.VBox):
     def _load(self, config: Any, frame: Any) -> None:
         task = config.model.task
         self.load_button.disabled = True
-        self._clear(task)
+        self._clear()
         try:
-            if task != CAUSAL_LM:  # the raw rows first: they fill the column pickers
+            if get_task(task).raw_preview:  # the raw rows first: they fill the column pickers
                 self.status.value = "reading…"
                 self._preview_rows(config, frame)
             self.status.value = "reading, cleaning and splitting…"
             data = prepare_task_data(config, frame)
-            if isinstance(data, InstructData):
-                self._show_pairs(data)
-            else:
-                self._show_classes(data)
+            self._present(get_task(task).data_view(data))
             self.data = data
             now = self._task()
             changed = "" if now == task else f" for {task}; the task is now {now}: load again"
@@ -204,60 +198,40 @@ class DataPanel(w.VBox):
             f"{description}: {len(raw):,} rows; first rows:"
         ) + html.frame_table(raw)
 
-    def _show_classes(self, data: PreparedData) -> None:
-        self.cleaning.value = cleaning_table(data.cleaning)
-        sizes = {"train": len(data.train), "val": len(data.val), "test": len(data.test)}
-        self.splits.value = html.table(
-            [
-                {
-                    **sizes,
-                    "classes": len(data.labels),
-                    "text column": data.text_column,
-                    "label column": data.label_column,
-                }
-            ]
+    def _present(self, view: DataView) -> None:
+        """Show what the task says of its prepared data (every string escaped here)."""
+        if view.note or view.rows:
+            table = html.table(view.rows, view.columns or None) if view.rows else ""
+            self.preview.value = html.note(view.note) + table
+        self.examples_image.value = view.pictures[0] if view.pictures else b""
+        _fill(self.summary, html.pre(view.summary) if view.summary else "")
+        self.cleaning.value = (
+            html.table(view.cleaning, ["step", "removed", "changed", "rows left"])
+            if view.cleaning
+            else ""
         )
-        fig, _ = class_balance_plot(data.balance, list(data.labels))
-        self.balance_image.value = png(fig)
-
-    def _show_pairs(self, data: InstructData) -> None:
-        shown = min(PREVIEW_PAIRS, len(data.train))
-        self.preview.value = html.note(
-            f"{data.source}: first {shown} of {len(data.train):,} training pairs "
-            f"(prompt → response):"
-        ) + html.table(pair_rows(data.train), ["prompt", "response"])
-        self.summary.value = html.pre(data.summary())
-        self.cleaning.value = cleaning_table(data.cleaning)
-        self.splits.value = html.table(
-            [
-                {
-                    "train pairs": len(data.train),
-                    "val pairs": len(data.val),
-                    "test pairs": len(data.test),
-                    "answers": ", ".join(data.labels) if data.labels else "free text",
-                }
-            ]
+        self.splits.value = html.table([view.splits]) if view.splits else ""
+        _fill(
+            self.lengths,
+            html.note(view.lengths_note)
+            + html.table(view.lengths, ["length of", "min", "median", "90%", "max"])
+            if view.lengths
+            else "",
         )
-        self.lengths.value = html.note(
-            "Lengths of the training pairs. max_length counts tokens of prompt and response "
-            "together, and a word is often more than one token."
-        ) + html.table(length_rows(data.train), ["length of", "min", "median", "90%", "max"])
+        if view.balance:
+            fig, _ = class_balance_plot(view.balance, view.labels)
+            self.balance_image.value = png(fig)
 
-    def _clear(self, task: str) -> None:
-        """Forget the loaded data and empty the views; show the views ``task`` uses."""
+    def _clear(self) -> None:
+        """Forget the loaded data and empty the views (the summary, the lengths and the
+        pictures hide while empty)."""
         self.data = None
-        for view in (self.message, self.preview, self.summary, self.cleaning, self.splits):
+        for view in (self.message, self.preview, self.cleaning, self.splits):
             view.value = ""
-        self.lengths.value = ""
+        _fill(self.summary, "")
+        _fill(self.lengths, "")
+        self.examples_image.value = b""
         self.balance_image.value = b""
-        self._show_views(task)
-
-    def _show_views(self, task: str) -> None:
-        """Show the pair views for causal-lm only. (The class-balance chart needs no switch:
-        it shows only while it holds a picture, and _clear empties it.)"""
-        pairs = task == CAUSAL_LM
-        self.summary.layout.display = "" if pairs else "none"
-        self.lengths.layout.display = "" if pairs else "none"
 
     # -- callbacks (main thread) -----------------------------------------------
     def _task(self) -> str:
@@ -269,7 +243,7 @@ class DataPanel(w.VBox):
         if name == "dataset":
             self._sync_builtin()
         if name == "task" and not self.loading:
-            self._clear(self._task())
+            self._clear()
             self.status.value = f"not loaded for {self._task()} yet"
 
     def _show_controls(self) -> None:
@@ -291,71 +265,14 @@ class DataPanel(w.VBox):
             self.form.set("dataset", change["new"])
 
 
+def _fill(view: w.HTML, value: str) -> None:
+    """Set an HTML view that only some tasks fill; hidden while empty (an empty HTML widget
+    still takes a line in the panel)."""
+    view.value = value
+    view.layout.display = "" if value else "none"
+
+
 def applicable_fields(task: str, dataset: Any) -> set[str]:
     """The data settings that preparing ``dataset`` (None: a table passed in) for ``task``
-    reads. A derived built-in is prepared like its classification source, with the
-    source's own (auto-detected) columns."""
-    every = {*SOURCE_FIELDS, *CLEANING_FIELDS, *SPLIT_FIELDS}
-    if task != CAUSAL_LM:
-        return every
-    if dataset is not None and getattr(builtin_dataset(dataset), "derived_from", None):
-        return every - COLUMN_FIELDS
-    return set(PAIR_FIELDS)
-
-
-def cleaning_table(steps: list[dict[str, Any]]) -> str:
-    """What each cleaning step removed and changed, and the rows left, as escaped HTML."""
-    rows = [
-        {
-            "step": s["step"],
-            "removed": s["removed"],
-            "changed": s["changed"],
-            "rows left": s["rows_after"],
-        }
-        for s in steps
-    ]
-    return html.table(rows, ["step", "removed", "changed", "rows left"])
-
-
-def prompt_text(messages: Messages) -> str:
-    """A prompt as one line: the user's words, or ``[role] content`` turns for a chat."""
-    if len(messages) == 1:
-        return messages[0]["content"]
-    return " ".join(f"[{m['role']}] {m['content']}" for m in messages)
-
-
-def shorten(text: str, max_chars: int = PREVIEW_CHARS) -> str:
-    return text if len(text) <= max_chars else text[:max_chars] + "…"
-
-
-def pair_rows(pairs: Pairs, count: int = PREVIEW_PAIRS) -> list[dict[str, str]]:
-    """The first ``count`` pairs as table rows (not escaped: :func:`html.table` does it)."""
-    return [
-        {"prompt": shorten(prompt_text(p)), "response": shorten(r)}
-        for p, r in zip(pairs.prompts[:count], pairs.responses[:count], strict=True)
-    ]
-
-
-def length_rows(pairs: Pairs) -> list[dict[str, Any]]:
-    """Min, median, 90th percentile and max length of prompts and responses, in words
-    (whitespace-separated) and characters."""
-    prompts = [" ".join(m["content"] for m in p) for p in pairs.prompts]
-    rows: list[dict[str, Any]] = []
-    for what, texts in (("prompt", prompts), ("response", pairs.responses)):
-        if not texts:
-            continue
-        for unit, counts in (
-            ("words", [len(t.split()) for t in texts]),
-            ("characters", [len(t) for t in texts]),
-        ):
-            values = np.asarray(counts)
-            rows.append(
-                {
-                    "length of": f"{what} ({unit})",
-                    "min": int(values.min()),
-                    "median": float(np.median(values)),
-                    "90%": float(np.percentile(values, 90)),
-                    "max": int(values.max()),
-                }
-            )
-    return rows
+    reads: the task says (:meth:`~workbench.tasks.base.Task.data_fields`)."""
+    return get_task(task).data_fields(dataset)

@@ -12,9 +12,10 @@ diagnosis of how it went) are shown under the metrics
 each fix has an **Apply** button that sets those controls for the next **Train**, and the
 form's notice below says what changed.
 
-Each misclassified row has an **Explain** button. In the Workbench it opens that text in the
-Explain tab (``on_explain``); a panel on its own opens an
-:class:`~widgets.attribution_view.AttributionView` below the rows.
+Each misclassified row has an **Explain** button. In the Workbench it opens that example in
+the Explain tab (``on_explain``); a panel on its own opens the Explain view the run's task
+asks for (:class:`~widgets.explain_tab.ExplainTab`) below the rows. A task can add pictures
+(``Task.evaluation_pictures``): an image run shows its misclassified test images as a grid.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from widgets.form import ConfigForm
 from widgets.images import png_image
 from widgets.registry import resolve
 from workbench.plots import confusion_matrix_plot
+from workbench.tasks import TASKS
 
 METRIC_KEYS = (
     "status",
@@ -82,7 +84,8 @@ class EvaluatePanel(w.VBox):
         self.summary: dict[str, Any] = {}
         self.rows: list[dict[str, Any]] = []  # the misclassified examples shown
         self.explain_buttons: list[w.Button] = []  # one per row, same order
-        self.explain_view: Any = None  # the AttributionView a standalone panel opens
+        self.explain_tab: Any = None  # the Explain views a standalone panel opens below
+        self.explain_view: Any = None  # … the one shown (words, or an image's pixels)
         self.message = w.HTML(html.note(NO_RUN))
         self.metrics = w.HTML()
         self.findings = FindingsView(form)  # the coach's findings (hidden when none)
@@ -90,6 +93,7 @@ class EvaluatePanel(w.VBox):
         self.try_it: Any = None  # causal-LM runs: a TryItBox generating from the run's model
         self.per_class = w.HTML()
         self.confusion = png_image(max_width="420px")  # hidden while empty
+        self.pictures = w.VBox()  # the task's pictures (an image run: its mistakes)
         self.misclassified = w.HTML()  # the column header, or "none"
         self.mistakes = w.VBox()  # one row per mistake: Explain button + escaped cells
         self._lock = threading.Lock()  # show() may come from a click or a notebook cell
@@ -101,6 +105,7 @@ class EvaluatePanel(w.VBox):
             self.generations,
             w.HBox([self.per_class, self.confusion]),
             w.HTML("<b>Misclassified test examples</b> (most confident first)"),
+            self.pictures,
             self.misclassified,
             self.mistakes,
         ]
@@ -154,9 +159,23 @@ class EvaluatePanel(w.VBox):
         if summary.get("confusion_matrix"):
             fig, _ = confusion_matrix_plot(summary["confusion_matrix"], labels)
             self.confusion.value = png(fig)
+        self._show_pictures(view, summary)
         path = view.run_dir / "test_predictions.jsonl" if view.run_dir else None
         self.rows = most_confident_mistakes(path, self.max_examples) if path else []
         self._show_mistakes()
+
+    def _show_pictures(self, view: Any, summary: dict[str, Any]) -> None:
+        """The pictures the run's task adds (the misclassified images of an image run)."""
+        task = TASKS.get(view.config.model.task) if view.config is not None else None
+        if task is None or view.run_dir is None:
+            self.pictures.children = ()
+            return
+        parts: list[w.Widget] = []
+        for title, picture in task.evaluation_pictures(view.run_dir, summary):
+            image = png_image(max_width="720px")
+            image.value = picture
+            parts += [w.HTML(html.note(title)), image]
+        self.pictures.children = tuple(parts)
 
     def _show_lm(self, view: Any, summary: dict[str, Any]) -> None:
         """Perplexity, exact match, and the greedy answers before vs after fine-tuning."""
@@ -201,12 +220,13 @@ class EvaluatePanel(w.VBox):
         if self.on_explain is not None:
             self.on_explain(row, self.source)
             return
-        if self.explain_view is None:
-            from widgets.attribution_view import AttributionView
+        if self.explain_tab is None:
+            from widgets.explain_tab import ExplainTab
 
-            self.explain_view = AttributionView(self.source)
-            self.set_trait("children", (*self._parts, self.explain_view))
-        self.explain_view.open_example(str(row.get("text", "")), run=self.source)
+            self.explain_tab = ExplainTab()
+            self.set_trait("children", (*self._parts, self.explain_tab))
+        self.explain_tab.open_example(row, self.source)
+        self.explain_view = self.explain_tab.view
 
     def _clear(self, message: str) -> None:
         self.rows = []
@@ -214,6 +234,7 @@ class EvaluatePanel(w.VBox):
         for widget in (self.metrics, self.generations, self.per_class, self.misclassified):
             widget.value = ""
         self.mistakes.children = ()
+        self.pictures.children = ()
         self.explain_buttons = []
         self.confusion.value = b""
         self.findings.show([])
@@ -306,6 +327,8 @@ def _row_html(row: dict[str, Any] | None) -> str:
             value = f"<b>{html.cell(key)}</b>"
         elif key == "confidence":
             value = html.cell(f"{float(row.get(key) or 0.0):.1%}")
+        elif key == "text" and "text" not in row:  # an image: where it comes from
+            value = html.cell(f"image {row.get('image', '?')}")
         else:
             value = html.cell(row.get(key))
         cells.append(f"<span style='{CELL};width:{width}'>{value}</span>")
@@ -331,7 +354,5 @@ def most_confident_mistakes(path: Path, n: int) -> list[dict[str, Any]]:
                 heapq.heappush(heap, item)
             else:
                 heapq.heappushpop(heap, item)
-    return [
-        {k: r.get(k) for k in ("text", "label", "predicted", "confidence")}
-        for _, _, r in sorted(heap, reverse=True)
-    ]
+    keys = ("text", "image", "index", "label", "predicted", "confidence")
+    return [{k: r[k] for k in keys if k in r} for _, _, r in sorted(heap, reverse=True)]

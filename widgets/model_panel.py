@@ -4,7 +4,7 @@ The catalog table shows each curated model's offline availability, parameter cou
 estimated peak training memory for the chosen method, batch size and length
 (:func:`workbench.models.listing.describe_catalog`). The method picker shows only that
 method's knobs, and the trainable-parameter count the choice implies, computed by
-:func:`workbench.models.listing.trainable_parameters` in a worker thread (it loads the
+:func:`workbench.tasks.trainable_parameters` in a worker thread (it loads the
 model: seconds) while the panel says "computing…".
 
 Thread ownership: the :class:`~widgets.background.LatestJob` worker alone writes
@@ -22,7 +22,8 @@ from widgets import html
 from widgets.background import LatestJob
 from widgets.form import ConfigForm
 from workbench.methods import METHODS
-from workbench.models.listing import describe_catalog, trainable_parameters
+from workbench.models.listing import describe_catalog
+from workbench.tasks import trainable_parameters
 
 #: Every method-specific knob: hidden unless the chosen method declares it in ``settings``.
 KNOBS = tuple(dict.fromkeys(k for m in METHODS.values() for k in m.settings))

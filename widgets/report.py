@@ -19,6 +19,7 @@ from widgets import html
 from widgets.charts import png
 from widgets.coach_panel import as_findings, finding_html
 from workbench.plots import new_figure, plot_training_curves, summary_baseline
+from workbench.tasks import TASKS
 
 METRICS = (
     "status",
@@ -117,20 +118,27 @@ class EvaluationReport:
     """A static copy of what the Evaluate tab shows for a run: plain HTML (and the confusion
     matrix as a PNG) that any notebook export or shared copy keeps."""
 
-    def __init__(self, title: str, parts: list[str], confusion_png: bytes = b"") -> None:
+    def __init__(
+        self,
+        title: str,
+        parts: list[str],
+        confusion_png: bytes = b"",
+        pictures: list[tuple[str, bytes]] | None = None,
+    ) -> None:
         self.title = title
         self.parts = parts
         self.confusion_png = confusion_png
+        #: ``(caption, PNG)`` the run's task adds (an image run: its misclassified images)
+        self.pictures = list(pictures or [])
 
     def _repr_html_(self) -> str:
-        picture = (
-            f"<img src='data:image/png;base64,{base64.b64encode(self.confusion_png).decode()}' "
-            "alt='confusion matrix' style='max-width:100%'/>"
-            if self.confusion_png
-            else ""
+        picture = _img(self.confusion_png, "confusion matrix") if self.confusion_png else ""
+        extra = "".join(
+            f"<div>{html.note(caption)}{_img(data, caption)}</div>"
+            for caption, data in self.pictures
         )
         body = "".join(self.parts)
-        return f"<div><h4>{_html.escape(self.title)}</h4>{body}{picture}</div>"
+        return f"<div><h4>{_html.escape(self.title)}</h4>{body}{picture}{extra}</div>"
 
     def save(self, path: str | Path) -> Path:
         """Write a self-contained ``.html`` page."""
@@ -199,10 +207,17 @@ def evaluation_report(source: Any, mistakes: int = 8) -> EvaluationReport:
     wrong = most_confident_mistakes(path, mistakes) if path else []
     for row in wrong:
         row["confidence"] = f"{float(row.get('confidence') or 0.0):.1%}"
+    what = "text" if not wrong or "text" in wrong[0] else "image"  # an image run: its file
     mistakes_html = (
-        html.table(wrong, ["text", "label", "predicted", "confidence"])
+        html.table(wrong, [what, "label", "predicted", "confidence"])
         if wrong
         else html.note("no misclassified test examples")
+    )
+    task = TASKS.get(view.config.model.task) if view.config is not None else None
+    pictures = (
+        task.evaluation_pictures(view.run_dir, summary)
+        if task is not None and view.run_dir is not None
+        else []
     )
     parts = [
         metrics,
@@ -212,4 +227,12 @@ def evaluation_report(source: Any, mistakes: int = 8) -> EvaluationReport:
         f"<b>Most confident mistakes</b> ({len(wrong)} shown)",
         mistakes_html,
     ]
-    return EvaluationReport(title, parts, confusion)
+    return EvaluationReport(title, parts, confusion, pictures)
+
+
+def _img(data: bytes, alt: str) -> str:
+    """An inline PNG (``alt`` escaped)."""
+    return (
+        f"<img src='data:image/png;base64,{base64.b64encode(data).decode()}' "
+        f"alt='{_html.escape(alt, quote=True)}' style='max-width:100%'/>"
+    )

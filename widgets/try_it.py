@@ -20,6 +20,7 @@ import ipywidgets as w
 
 from widgets import html
 from widgets.registry import resolve
+from workbench.tasks import get_task
 from workbench.tasks.generation import TRY_IT_TOKENS
 
 NEXT = "Change the prompt or the run, then click Generate again."
@@ -92,7 +93,7 @@ class TryItBox(w.VBox):
 
     def _model(self) -> tuple[Any, Any]:
         view = resolve(self.source)
-        if view.config is not None and view.config.model.task != "causal-lm":
+        if view.config is not None and not get_task(view.config.model.task).generates:
             raise ValueError(
                 "Try it generates text: it needs a causal-lm run; set the task to causal-lm "
                 "(Model tab) and click Train"

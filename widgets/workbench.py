@@ -43,6 +43,7 @@ from widgets.attribution_view import AttributionView
 from widgets.background import LatestJob
 from widgets.data_panel import DataPanel
 from widgets.evaluate_panel import EvaluatePanel
+from widgets.explain_tab import ExplainTab
 from widgets.form import ConfigForm
 from widgets.hyperparameters_panel import HyperparametersPanel
 from widgets.lesson import (
@@ -121,7 +122,8 @@ class Workbench(w.VBox):
             form=self.form, data=self.data_panel.source, max_points=max_points
         )
         self.evaluate_panel = EvaluatePanel(on_explain=self._open_in_explain, form=self.form)
-        self.explain_view = AttributionView()
+        self.explain_view = AttributionView()  # words of a text classifier
+        self.explain_tab = ExplainTab(self.explain_view)  # … or the pixels of an image one
         self.runs_panel = RunsPanel(runs_dir or config.run.runs_dir, max_points=max_points)
         self.sweep_panel = SweepPanel(
             form=self.form,
@@ -135,7 +137,7 @@ class Workbench(w.VBox):
             "Hyperparameters": self.hyperparameters_panel,
             "Train": self.train_panel,
             "Evaluate": self.evaluate_panel,
-            "Explain": self.explain_view,
+            "Explain": self.explain_tab,
             "Runs": self.runs_panel,
             "Sweep": self.sweep_panel,
         }
@@ -264,12 +266,12 @@ class Workbench(w.VBox):
             self._followed, self._followed_live = run, live
             if new or self.evaluate_panel.source is run:
                 self.evaluate_panel.show(run)
-            if new or self.explain_view.source is run:
-                self.explain_view.show(run)
+            if new or self.explain_tab.source is run:
+                self.explain_tab.show(run)
 
     def _open_in_explain(self, row: dict[str, Any], run: Any) -> None:
         """An **Explain** click in Evaluate: that example, explained in the Explain tab."""
-        self.explain_view.open_example(str(row.get("text", "")), run=run)
+        self.explain_tab.open_example(row, run)
         if "Explain" in self.titles:
             self.select("Explain")
 
@@ -281,7 +283,7 @@ class Workbench(w.VBox):
             self._followed = run
             self._followed_live = isinstance(run, RunHandle) and not run.done
         if tab == "Explain":
-            self.explain_view.show(run_dir)
+            self.explain_tab.show(run_dir)
         else:
             self.evaluate_panel.show(run_dir)
         if tab in self.titles:

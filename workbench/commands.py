@@ -85,7 +85,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         fixed_out=handle.config.run.out is not None,
     )
     done = handle.session is not None and summary.get("status") == "completed"
-    if args.demo and done and handle.config.model.task == "text-classification":
+    if args.demo and done and _task_of(handle.config).tfidf_baseline:
         demo_baseline(handle, summary)
     return 0
 
@@ -148,7 +148,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     own = _task_of(run.config).run_command("eval", run, args)
     if own is not None:  # a task with its own evaluation (image-classification)
         return int(own)
-    if run.config.model.task == "causal-lm":
+    if _task_of(run.config).generates:  # perplexity and answers instead of labels
         from workbench.commands_causal_lm import eval_lm_run
 
         return eval_lm_run(run, args.json, args.compare_with)
@@ -212,7 +212,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if not texts:
         raise UserError("nothing to predict: give --text TEXT (repeatable) or --file FILE")
     run = open_run(args.run)
-    if run.config.model.task == "causal-lm":  # an answer per prompt instead of a label
+    if _task_of(run.config).generates:  # an answer per prompt instead of a label
         from workbench.commands_causal_lm import predict_lm_run
 
         return predict_lm_run(run, texts, args.json)
@@ -232,7 +232,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from workbench.attribution.engine import resolve_target
     from workbench.attribution.html import plain_words, save_html
 
-    if args.prompt is not None or _is_lm_run(args.run):
+    if args.prompt is not None or _generates(args.run):
         from workbench.commands_causal_lm import explain_lm_run
 
         return explain_lm_run(args)
@@ -287,9 +287,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _is_lm_run(run_dir: str) -> bool:
-    """Whether ``run_dir`` holds a causal-LM run (its config says so)."""
-    return _run_task(run_dir) == "causal-lm"
+def _generates(run_dir: str) -> bool:
+    """Whether ``run_dir`` holds a run whose model generates answers (a causal LM: its
+    config's task says so)."""
+    from workbench.tasks import TASKS
+
+    task = TASKS.get(_run_task(run_dir) or "")
+    return task is not None and task.generates
 
 
 def _owns(run_dir: str, command: str) -> bool:

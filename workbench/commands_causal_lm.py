@@ -13,6 +13,7 @@ from typing import Any
 
 from workbench.cli import open_run, print_json
 from workbench.errors import UserError
+from workbench.tasks import get_task
 
 
 def print_lm_summary(summary: dict[str, Any], run_dir: Any) -> None:
@@ -96,7 +97,7 @@ def explain_lm_run(args: argparse.Namespace) -> int:
         if not folder.is_dir():
             raise UserError(f"--{flag}: folder {folder} does not exist")
     run = open_run(args.run)
-    if run.config.model.task != "causal-lm":
+    if not get_task(run.config.model.task).generates:
         raise UserError(
             f"run {run.path} is a {run.config.model.task} run; use --text, not --prompt"
         )

@@ -34,9 +34,7 @@ from typing import Any
 
 import yaml
 
-
-class ConfigError(ValueError):
-    """A setting has a value that is not allowed; the message says what is."""
+from workbench.errors import ConfigError
 
 
 def setting(default: Any, help: str, **meta: Any) -> Any:

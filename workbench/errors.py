@@ -1,12 +1,16 @@
 """Errors the user can fix: each message names the bad value and what is allowed.
 
-The CLI turns any :class:`UserError` (and :class:`workbench.config.ConfigError`) into one
-``error: …`` line on stderr and exit code 2; anything else is an internal error (exit 1).
+The CLI turns any :class:`UserError` (and :class:`ConfigError`, which
+:mod:`workbench.config` raises and re-exports) into one ``error: …`` line on stderr and exit
+code 2; anything else is an internal error (exit 1). This module is the bottom of the
+import graph: it imports nothing of the workbench.
 """
 
 from __future__ import annotations
 
-from workbench.config import ConfigError
+
+class ConfigError(ValueError):
+    """A setting has a value that is not allowed; the message says what is."""
 
 
 class UserError(ValueError):

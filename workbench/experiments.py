@@ -24,6 +24,7 @@ from workbench.errors import RunError
 from workbench.methods import METHODS, get_method
 from workbench.models.catalog import estimate_training_memory, find_entry
 from workbench.runs import Run, config_differences, load_run
+from workbench.tasks import get_task
 
 #: File in a run directory holding the label :func:`run_variants` gave the run.
 VARIANT_FILE = "variant.json"
@@ -97,7 +98,8 @@ def describe_config(cfg: TrainConfig) -> str:
         f"{cap or 'all'} test examples of {d.dataset}"
     )
     return (
-        f"{m.model}{pretrained} · {method} at {rate} · {sizes} · {m.max_length} tokens · "
+        f"{m.model}{pretrained} · {method} at {rate} · {sizes} · "
+        f"{get_task(m.task).describe_inputs(resolved)} · "
         f"batch {o.batch_size} × {o.epochs:g} epochs ({planned_steps(cfg)} steps) · {evals}"
     )
 

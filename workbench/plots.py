@@ -471,8 +471,8 @@ def plot_lr_schedules(
     ax: Any = None,
 ) -> tuple[Any, Any]:
     """The learning rate at every step for each schedule and warmup share — the very
-    multiplier the training loop uses (``workbench.training.session.lr_lambda``)."""
-    from workbench.training.session import lr_lambda
+    multiplier the training loop uses (``workbench.schedules.lr_lambda``)."""
+    from workbench.schedules import lr_lambda
 
     if ax is None:
         fig, ax = new_figure(7.0, 3.4)

@@ -32,6 +32,7 @@ from workbench.coach.steps import StepBudget
 from workbench.coach.truncation import Truncation
 from workbench.coach.underfitting import Underfitting
 from workbench.errors import UserError
+from workbench.tasks.base import token_lengths
 
 CHECKS: dict[str, Check] = {
     c.name: c
@@ -110,31 +111,6 @@ def describe(finding: Finding | dict[str, Any]) -> list[str]:
         fix = f.fix + (f" ({f.flags()})" if f.changes else "")
         lines.append(f"  fix: {fix.strip()}")
     return lines
-
-
-def token_lengths(tokenizer: Any, data: Any) -> list[int]:
-    """Token counts of the training texts (with special tokens, before truncation).
-
-    For prompt/response data, the prompt's words and the response together.
-    """
-    from workbench.cache import cached
-
-    split = data.train
-    # Remembered per (tokenizer, split object), like the leakage counts: a warm start
-    # with the kernel's cached data does not tokenize everything again.
-    key = (getattr(tokenizer, "name_or_path", type(tokenizer).__name__), id(split))
-    return cached("coach-lengths", key, lambda: (_count_tokens(tokenizer, split), split))[0]
-
-
-def _count_tokens(tokenizer: Any, split: Any) -> list[int]:
-    texts = split.texts() if callable(split.texts) else split.texts
-    responses = getattr(split, "responses", None)
-    if responses:
-        texts = [f"{t}\n{r}" for t, r in zip(texts, responses, strict=False)]
-    if not texts:
-        return []
-    encoded = tokenizer(list(texts), truncation=False, add_special_tokens=True, verbose=False)
-    return [len(ids) for ids in encoded["input_ids"]]
 
 
 __all__ = [

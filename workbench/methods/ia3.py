@@ -26,7 +26,7 @@ class IA3(AdaptationMethod):
 
         targets = target_modules(cfg)
         config = IA3Config(
-            task_type=peft_task_type(cfg),
+            task_type=peft_task_type(model),
             target_modules=targets,
             # With user-named targets, none is treated as a feed-forward layer.
             feedforward_modules=[] if targets else None,

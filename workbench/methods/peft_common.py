@@ -26,15 +26,19 @@ def target_modules(cfg: ModelConfig) -> list[str] | None:
     return names or None
 
 
-def peft_task_type(cfg: ModelConfig) -> Any:
+def peft_task_type(model: nn.Module) -> Any:
     """peft's task type: a causal LM keeps its LM head; a classifier its trainable head.
 
-    With no target modules named, peft picks its defaults for the architecture (Llama:
-    ``q_proj``/``v_proj`` for LoRA; ``k_proj``/``v_proj``/``down_proj`` for IA3).
+    Read from the model itself (a transformers ``…ForCausalLM`` class generates), so a
+    method needs no knowledge of tasks. With no target modules named, peft picks its
+    defaults for the architecture (Llama: ``q_proj``/``v_proj`` for LoRA;
+    ``k_proj``/``v_proj``/``down_proj`` for IA3).
     """
     from peft import TaskType
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
-    return TaskType.CAUSAL_LM if cfg.task == "causal-lm" else TaskType.SEQ_CLS
+    generates = type(model).__name__ in set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values())
+    return TaskType.CAUSAL_LM if generates else TaskType.SEQ_CLS
 
 
 def peft_options(model: nn.Module, cfg: ModelConfig) -> dict[str, Any]:
@@ -48,7 +52,7 @@ def peft_options(model: nn.Module, cfg: ModelConfig) -> dict[str, Any]:
     """
     anatomy = anatomy_of(model)
     if anatomy is None:
-        return {"task_type": peft_task_type(cfg), "target_modules": target_modules(cfg)}
+        return {"task_type": peft_task_type(model), "target_modules": target_modules(cfg)}
     return {
         "task_type": None,
         "target_modules": target_modules(cfg) or list(anatomy.adapter_targets),

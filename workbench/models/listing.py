@@ -58,36 +58,3 @@ def format_catalog(rows: list[dict[str, Any]]) -> str:
         "local directory also works with --model."
     )
     return "\n".join(lines)
-
-
-def trainable_parameters(cfg: Any, num_labels: int = 3) -> tuple[int, int]:
-    """``(trainable, total)`` parameters the config's method would train, before training.
-
-    Loads the model once (cached, so changing the method again is instant) and applies the
-    method to a copy.
-    """
-    from workbench.cache import cached
-    from workbench.methods import count_parameters, get_method
-    from workbench.models.loading import load_classifier, resolve_model
-
-    if cfg.model.task == "causal-lm":  # the pretrained LM, cached like a training run's
-        from workbench.regularization import build_regularizers
-        from workbench.tasks.causal_lm import CausalLM
-
-        task, regs = CausalLM(), build_regularizers(cfg)
-        lm = cached(
-            "model-lm",
-            task.model_key(cfg, regs),
-            lambda: task.load_pretrained(cfg, regs),
-            copy_out=True,
-        )
-        return count_parameters(get_method(cfg.model.method).apply(lm, cfg.model))
-    source = resolve_model(cfg.model.model)
-    labels = [f"class{i}" for i in range(num_labels)]
-    model = cached(
-        "model-probe",
-        (source.path, num_labels, cfg.model.trust_remote_code),
-        lambda: load_classifier(source, labels, None, cfg.model.trust_remote_code),
-        copy_out=True,
-    )
-    return count_parameters(get_method(cfg.model.method).apply(model, cfg.model))

@@ -7,6 +7,8 @@ Adding a task = one file (or one folder, like ``image_classification/``) with a
 
 from __future__ import annotations
 
+from typing import Any
+
 from workbench.tasks.base import Task, metric_key
 from workbench.tasks.causal_lm import CausalLM
 from workbench.tasks.image_classification import ImageClassification
@@ -27,6 +29,13 @@ def get_task(name: str) -> Task:
         raise ConfigError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}") from None
 
 
+def trainable_parameters(cfg: Any, num_labels: int = 3) -> tuple[int, int]:
+    """``(trainable, total)`` parameters the config's method would train, before training
+    (the Model tab's count): the config's task loads its model once (cached, so changing
+    the method again is instant) and applies the method to a copy."""
+    return get_task(cfg.model.task).trainable_parameters(cfg, num_labels)
+
+
 __all__ = [
     "TASKS",
     "CausalLM",
@@ -36,4 +45,5 @@ __all__ = [
     "classification_metrics",
     "get_task",
     "metric_key",
+    "trainable_parameters",
 ]

@@ -7,6 +7,7 @@ talk to a task through this interface, so a new task is one file, not a fork.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -16,6 +17,50 @@ if TYPE_CHECKING:
     from workbench.config import TrainConfig
     from workbench.regularization import Regularizer
     from workbench.training.session import Session
+
+
+#: Every data setting the Data tab can show (``DataConfig`` fields), in the tab's order.
+SOURCE_FIELDS = ("dataset", "text_column", "image_column", "label_column")
+CLEANING_FIELDS = (
+    "strip_urls",
+    "replace_mentions",
+    "fix_unicode",
+    "drop_empty",
+    "drop_duplicates",
+    "min_confidence",
+)
+SPLIT_FIELDS = ("val_fraction", "test_fraction", "max_train_samples", "max_eval_samples")
+
+
+@dataclass
+class DataView:
+    """What the Data tab shows of a task's prepared data: plain values, no markup.
+
+    The notebook UI escapes and lays them out (``widgets.data_panel``); the engine stays
+    free of HTML. Tables are lists of dict rows; pictures are PNG bytes.
+    """
+
+    #: One line above the preview (what is shown, from where).
+    note: str = ""
+    #: The first examples as table rows (texts shortened), with their columns.
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    #: Example pictures (an image grid), shown under the rows.
+    pictures: list[bytes] = field(default_factory=list)
+    #: A multi-line summary kept as preformatted text.
+    summary: str = ""
+    #: What each cleaning step removed and changed (``step``, ``removed``, ``changed``,
+    #: ``rows left``).
+    cleaning: list[dict[str, Any]] = field(default_factory=list)
+    #: One row: split sizes and what the splits hold.
+    splits: dict[str, Any] = field(default_factory=dict)
+    #: Length statistics (rows) and the sentence that explains them.
+    lengths: list[dict[str, Any]] = field(default_factory=list)
+    lengths_note: str = ""
+    #: Examples per class and split (``{split: {class: count}}``) and the class order, for
+    #: the class-balance chart; empty: no chart.
+    balance: dict[str, dict[str, int]] = field(default_factory=dict)
+    labels: list[str] = field(default_factory=list)
 
 
 class Task:
@@ -34,6 +79,53 @@ class Task:
     defaults: ClassVar[dict[str, str]] = {}
     #: Peak learning rates that differ, for this task's models, from the method's default.
     learning_rates: ClassVar[dict[str, float]] = {}
+
+    # -- what the rest of the code asks instead of comparing task names -----------------
+    #: Which Explain view shows this task's runs: ``"text"`` (word attributions of a
+    #: classifier), ``"image"`` (pixel heatmaps), or ``""``: none; ``explain_hint`` says
+    #: what to use instead.
+    explain_view: ClassVar[str] = ""
+    #: The model answers prompts with generated text (the Try it box, ``--prompt``).
+    generates: ClassVar[bool] = False
+    #: Pinned examples (``run.pinned_texts``) are texts this task's model classifies, so
+    #: they can be explained during training.
+    explains_pinned_texts: ClassVar[bool] = False
+    #: ``workbench train --demo`` can set a TF-IDF + logistic regression baseline beside
+    #: the run (texts with labels).
+    tfidf_baseline: ClassVar[bool] = False
+    #: The Data tab reads the raw file first and shows its rows, whose columns fill the
+    #: column pickers (a table of texts and labels).
+    raw_preview: ClassVar[bool] = False
+
+    def describe_inputs(self, cfg: TrainConfig) -> str:
+        """How big one input is, for a one-line description of a run's settings."""
+        return f"{cfg.model.max_length} tokens"
+
+    def explain_hint(self, run_path: Path) -> str:
+        """What explains a run of this task when no Explain view does (``explain_view``
+        empty)."""
+        return f"the Explain tab cannot explain {self.name} runs"
+
+    def data_fields(self, dataset: Any) -> set[str]:
+        """The data settings preparing ``dataset`` (a name or path; None: a table passed
+        in) for this task reads: the Data tab shows those and hides the rest."""
+        return set(SOURCE_FIELDS + CLEANING_FIELDS + SPLIT_FIELDS) - {"image_column"}
+
+    def data_view(self, data: Any) -> DataView:
+        """What the Data tab shows of ``prepare_data``'s result."""
+        raise NotImplementedError
+
+    def evaluation_pictures(
+        self, run_dir: Path, summary: dict[str, Any]
+    ) -> list[tuple[str, bytes]]:
+        """``(title, PNG)`` pictures the Evaluate tab shows beside the metrics of a finished
+        run (the misclassified images of an image classifier); none by default."""
+        return []
+
+    def trainable_parameters(self, cfg: TrainConfig, num_labels: int) -> tuple[int, int]:
+        """``(trainable, total)`` parameters ``cfg``'s method would train, before training
+        (the Model tab's count); loads the model once and caches it."""
+        raise NotImplementedError
 
     def validate(self, cfg: TrainConfig) -> None:
         """Raise ``ConfigError`` for settings this task cannot honour."""
@@ -89,8 +181,6 @@ class Task:
     def input_lengths(self, tokenizer: Any, data: Any) -> list[int] | None:
         """Lengths of the training inputs before truncation, for the coach's pre-flight
         checks (truncation, memory); None where inputs have no length (images)."""
-        from workbench.coach import token_lengths
-
         return token_lengths(tokenizer, data)
 
     def preflight_inputs(self, cfg: TrainConfig, data: Any) -> dict[str, Any]:
@@ -141,6 +231,45 @@ class Task:
         """The task's own ``workbench eval|predict|explain`` for one of its runs (the exit
         code); None where the shared command handles it."""
         return None
+
+
+def token_lengths(tokenizer: Any, data: Any) -> list[int]:
+    """Token counts of the training texts (with special tokens, before truncation).
+
+    For prompt/response data, the prompt's words and the response together.
+    """
+    from workbench.cache import cached
+
+    split = data.train
+    # Remembered per (tokenizer, split object), like the leakage counts: a warm start
+    # with the kernel's cached data does not tokenize everything again.
+    key = (getattr(tokenizer, "name_or_path", type(tokenizer).__name__), id(split))
+    return cached("coach-lengths", key, lambda: (_count_tokens(tokenizer, split), split))[0]
+
+
+def _count_tokens(tokenizer: Any, split: Any) -> list[int]:
+    texts = split.texts() if callable(split.texts) else split.texts
+    responses = getattr(split, "responses", None)
+    if responses:
+        texts = [f"{t}\n{r}" for t, r in zip(texts, responses, strict=False)]
+    if not texts:
+        return []
+    encoded = tokenizer(list(texts), truncation=False, add_special_tokens=True, verbose=False)
+    return [len(ids) for ids in encoded["input_ids"]]
+
+
+def cleaning_rows(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A prepared data's cleaning report (``step``, ``removed``, ``changed``,
+    ``rows_after``) as the Data tab's table rows."""
+    return [
+        {
+            "step": s["step"],
+            "removed": s["removed"],
+            "changed": s.get("changed", 0),
+            "rows left": s["rows_after"],
+        }
+        for s in steps
+    ]
 
 
 def check_task_settings(cfg: TrainConfig, task: str) -> None:

@@ -29,7 +29,7 @@ from workbench.cache import cached, folder_stamp
 from workbench.data.instruct import InstructData, Pairs, derive_pairs, read_pairs
 from workbench.methods import get_method
 from workbench.models import load_tokenizer, resolve_model
-from workbench.tasks.base import Task, check_catalog_task
+from workbench.tasks.base import DataView, Task, check_catalog_task
 from workbench.tasks.lm_batching import (
     LMCollator,
     answer_mask,
@@ -56,6 +56,44 @@ class CausalLM(Task):
     methods = ("full", "freeze", "lora", "ia3")
     eval_metrics = ("val_loss", "val_perplexity", "val_accuracy")
     data_slot: ClassVar[str] = "data-causal-lm"
+    generates: ClassVar[bool] = True
+
+    def explain_hint(self, run_path: Path) -> str:
+        return (
+            f"this view explains classifiers; for this {self.name} run use "
+            f"`workbench explain --run {run_path} --prompt TEXT`, or train a "
+            "text-classification run (Model tab: task)"
+        )
+
+    def data_fields(self, dataset: Any) -> set[str]:
+        """A derived built-in (``tweets-sentiment-instruct``) is prepared like its
+        classification source, with the source's own (auto-detected) columns; a pair file
+        reads only ``drop_duplicates`` and the split settings."""
+        from workbench.data.sources import builtin_dataset
+        from workbench.tasks.lm_views import PAIR_FIELDS
+
+        if dataset is not None and getattr(builtin_dataset(dataset), "derived_from", None):
+            return super().data_fields(dataset) - {"text_column", "label_column"}
+        return set(PAIR_FIELDS)
+
+    def data_view(self, data: InstructData) -> DataView:
+        from workbench.tasks.lm_views import pairs_view
+
+        return pairs_view(data)
+
+    def trainable_parameters(self, cfg: TrainConfig, num_labels: int) -> tuple[int, int]:
+        """The pretrained LM, cached like a training run's, with the method applied."""
+        from workbench.methods import count_parameters
+        from workbench.regularization import build_regularizers
+
+        regs = build_regularizers(cfg)
+        lm = cached(
+            "model-lm",
+            self.model_key(cfg, regs),
+            lambda: self.load_pretrained(cfg, regs),
+            copy_out=True,
+        )
+        return count_parameters(get_method(cfg.model.method).apply(lm, cfg.model))
 
     def validate(self, cfg: TrainConfig) -> None:
         from workbench.config import ConfigError

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from workbench.cache import cached, folder_stamp
 from workbench.methods import get_method
 from workbench.models import load_classifier, load_tokenizer, resolve_model
-from workbench.tasks.base import Task, check_catalog_task
+from workbench.tasks.base import DataView, Task, check_catalog_task, cleaning_rows
 
 if TYPE_CHECKING:
     from workbench.config import TrainConfig
@@ -30,10 +30,43 @@ class TextClassification(Task):
     #: Cache slot of prepared data; the Data panel shares it (widgets/data_panel.py).
     data_slot: ClassVar[str] = "data"
     defaults: ClassVar[dict[str, str]] = {"model": "minilm-l6", "dataset": "tweets-sentiment"}
+    explain_view: ClassVar[str] = "text"
+    explains_pinned_texts: ClassVar[bool] = True
+    tfidf_baseline: ClassVar[bool] = True
+    raw_preview: ClassVar[bool] = True
 
     def validate(self, cfg: TrainConfig) -> None:
         super().validate(cfg)
         check_catalog_task(cfg, self.name)
+
+    def data_view(self, data: PreparedData) -> DataView:
+        """Cleaning report, split sizes with the columns read, class balance (the raw
+        rows come first, from the panel's ``raw_preview``)."""
+        sizes = {"train": len(data.train), "val": len(data.val), "test": len(data.test)}
+        return DataView(
+            cleaning=cleaning_rows(data.cleaning),
+            splits={
+                **sizes,
+                "classes": len(data.labels),
+                "text column": data.text_column,
+                "label column": data.label_column,
+            },
+            balance=data.balance,
+            labels=list(data.labels),
+        )
+
+    def trainable_parameters(self, cfg: TrainConfig, num_labels: int) -> tuple[int, int]:
+        from workbench.methods import count_parameters
+
+        source = resolve_model(cfg.model.model)
+        labels = [f"class{i}" for i in range(num_labels)]
+        model = cached(
+            "model-probe",
+            (source.path, num_labels, cfg.model.trust_remote_code),
+            lambda: load_classifier(source, labels, None, cfg.model.trust_remote_code),
+            copy_out=True,
+        )
+        return count_parameters(get_method(cfg.model.method).apply(model, cfg.model))
 
     def prepare_data(self, cfg: TrainConfig, source: Any = None) -> PreparedData:
         from workbench.data import prepare_data

@@ -32,6 +32,7 @@ import torch
 
 from workbench.attribution.base import Options
 from workbench.attribution.explanation import Explanation
+from workbench.tasks import get_task
 from workbench.training.events import EventLog
 
 PINNED_FILE = Path("attributions") / "pinned.jsonl"
@@ -78,14 +79,14 @@ class PinnedExamples:
         if not self.texts or self.path is None or not acc.is_main_process:
             return
         task = getattr(session.config.model, "task", "text-classification")
-        if task != "text-classification":
+        if not get_task(task).explains_pinned_texts:
             if kind == "start":
                 self.log.emit(
                     "attribution",
                     step=0,
                     kind=kind,
-                    error=f"pinned examples are "
-                    f"explained for text-classification runs only, not {task}",
+                    error=f"pinned examples are texts a classifier reads; a {task} "
+                    "run does not explain them",
                 )
             return
         from workbench.attribution import AttributionError, explain_many

@@ -21,6 +21,7 @@ from workbench.config import ConfigError, TrainConfig
 from workbench.methods import count_parameters
 from workbench.regularization import Regularizer, build_regularizers
 from workbench.regularization.l2sp import anchored_parameters, attach_l2sp, l2sp_group
+from workbench.schedules import lr_lambda
 from workbench.tasks import Task, get_task
 from workbench.training.batching import (
     Encoded,
@@ -181,22 +182,6 @@ def build_optimizer(
     if anchored:
         attach_l2sp(optimizer, anchored)  # anchors: the weights now, before any resume
     return optimizer
-
-
-def lr_lambda(scheduler: str, warmup: int, total: int) -> Any:
-    """Multiplier of the peak rate at each step: linear warmup, then the chosen decay."""
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        progress = (step - warmup) / max(1, total - warmup)
-        if scheduler == "linear":
-            return max(0.0, 1.0 - progress)
-        if scheduler == "cosine":
-            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-        return 1.0
-
-    return factor
 
 
 def prepare_task_data(cfg: TrainConfig, source: Any = None) -> Any:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from workbench.cache import cached, folder_stamp
 from workbench.methods import get_method
-from workbench.tasks.base import Task, check_catalog_task
+from workbench.tasks.base import SPLIT_FIELDS, DataView, Task, check_catalog_task, cleaning_rows
 from workbench.tasks.image_classification.data import ImageData, prepare_images
 from workbench.tasks.image_classification.evaluation import (
     PREDICTIONS_FILE,
@@ -48,6 +48,11 @@ if TYPE_CHECKING:
     from workbench.regularization import Regularizer
     from workbench.training.session import Session
 
+#: Training images per class in the Data tab's preview grid.
+PREVIEW_PER_CLASS = 4
+#: Misclassified test images in the Evaluate tab's grid.
+MISTAKES_SHOWN = 24
+
 
 class ImageClassification(Task):
     name = "image-classification"
@@ -59,6 +64,86 @@ class ImageClassification(Task):
     # A CNN fine-tune wants 10x the transformer rate. Measured (fashion-mnist, 1,024 images,
     # 64 px, 32 steps, full): lr 1e-4 → 0.20 test accuracy, 1e-3 → 0.67, 3e-3 → 0.73.
     learning_rates: ClassVar[dict[str, float]] = {"full": 1e-3, "freeze": 1e-3}
+    explain_view: ClassVar[str] = "image"
+
+    # -- what the notebook panels show -----------------------------------------------
+    def describe_inputs(self, cfg: TrainConfig) -> str:
+        return f"{cfg.model.image_size} px images"
+
+    def data_fields(self, dataset: Any) -> set[str]:
+        """Images are read, labelled and split; no text cleaning applies. The image and
+        label columns name a CSV/Parquet table's columns (a folder or built-in has none)."""
+        fields = {"dataset", *SPLIT_FIELDS}
+        if dataset is None or str(dataset).lower().endswith((".csv", ".parquet", ".pq")):
+            fields |= {"image_column", "label_column"}
+        return fields
+
+    def data_view(self, data: ImageData) -> DataView:
+        """A grid of the first training images of every class, the summary, what reading
+        dropped, the split sizes and the class balance."""
+        from workbench.tasks.image_classification import preview
+        from workbench.tasks.image_classification.render import grid_png
+
+        per_class = PREVIEW_PER_CLASS
+        images, names = preview(data, "train", per_class)
+        return DataView(
+            note=f"{data.source}: the first {per_class} training images of each class "
+            "(a row per class)",
+            pictures=[grid_png(images, columns=per_class * 2, captions=names)] if images else [],
+            summary=data.summary(),
+            cleaning=cleaning_rows(data.cleaning),
+            splits={
+                "train": len(data.train),
+                "val": len(data.val),
+                "test": len(data.test),
+                "classes": len(data.labels),
+                "image column": data.image_column,
+                "label column": data.label_column,
+            },
+            balance=data.balance,
+            labels=list(data.labels),
+        )
+
+    def evaluation_pictures(
+        self, run_dir: Path, summary: dict[str, Any]
+    ) -> list[tuple[str, bytes]]:
+        """The most confidently misclassified test images, captioned ``label → predicted``."""
+        from workbench.tasks.image_classification.evaluation import misclassified
+        from workbench.tasks.image_classification.render import grid_png
+        from workbench.tasks.image_classification.runs import image_of
+
+        wrong = misclassified(run_dir, limit=MISTAKES_SHOWN)
+        if not wrong:
+            return []
+        images, captions = [], []
+        for row in wrong:
+            try:
+                images.append(image_of(str(row["image"])))
+            except Exception:  # an image file moved since the run: skip it, keep the rest
+                continue
+            captions.append(f"{row['label']}>{row['predicted']}")
+        if not images:
+            return []
+        title = (
+            f"Misclassified test images, most confident first ({len(images)} shown; "
+            "caption: label>predicted)"
+        )
+        return [(title, grid_png(images, columns=8, size=72, captions=captions))]
+
+    def trainable_parameters(self, cfg: TrainConfig, num_labels: int) -> tuple[int, int]:
+        from workbench.methods import count_parameters
+
+        labels = [f"class{i}" for i in range(num_labels)]
+        config = base_config(cfg, labels)
+        source, weights = _weights_of(cfg.model.model, cfg.model.pretrained)
+        key = (cfg.model.model, tuple(labels), cfg.model.image_size, cfg.model.pretrained)
+        pristine = cached(
+            "model-image-probe",
+            key,
+            lambda: _build(config, source, weights, cfg.model.pretrained),
+            copy_out=True,
+        )
+        return count_parameters(get_method(cfg.model.method).apply(pristine, cfg.model))
 
     def validate(self, cfg: TrainConfig) -> None:
         from workbench.config import ConfigError
