@@ -16,6 +16,8 @@ seconds. This is a benchmark, not a test: run it on a quiet machine
 
     python bench/image_baseline.py                 # 12,000 training images
     python bench/image_baseline.py --train 1000    # a quick look
+    python bench/image_baseline.py --train 1536 --epochs 2 --bn-momentum 0.01
+        # the package's TensorFlow batch-norm momentum, against the task's 0.1
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def fine_tune(args: argparse.Namespace, out: Path, pretrained: bool) -> dict[str
         pretrained=pretrained,
         image_size=args.image_size,
         batch_size=32,
-        epochs=1.0,
+        epochs=args.epochs,
         lr=args.lr,
         max_train_samples=args.train,
         max_eval_samples=args.eval,
@@ -115,6 +117,14 @@ def main() -> int:
     parser.add_argument("--eval", type=int, default=2_000, help="Validation and test images each.")
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=None, help="Default: the method's default.")
+    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument(
+        "--bn-momentum",
+        type=float,
+        help="batch-norm momentum of the fine-tuned models (default: the task's, "
+        "workbench.tasks.image_classification.model.BN_MOMENTUM; 0.01 is the package's "
+        "TensorFlow default, to measure what the task's choice changes)",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--lr-iterations", type=int, default=300, help="Logistic regression.")
     parser.add_argument("--arms", default="logistic_regression,finetuned,random_init")
@@ -131,6 +141,10 @@ def main() -> int:
 
         torch.set_num_threads(args.threads)
 
+    if args.bn_momentum is not None:
+        from workbench.tasks.image_classification import model
+
+        model.BN_MOMENTUM = args.bn_momentum  # read when the backbone is built
     started = header(["bench/image_baseline.py"])
     arms: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,7 +161,11 @@ def main() -> int:
         **started,
         **finish(started),
         "command": " ".join(["python", *sys.argv]),
-        "settings": {**vars(args), "torch_threads": torch.get_num_threads()},
+        "settings": {
+            **vars(args),
+            "torch_threads": torch.get_num_threads(),
+            "bn_momentum": _bn_momentum(),
+        },
         "arms": arms,
     }
     default = ROOT / "bench" / "results" / f"image-{dt.date.today().isoformat()}.json"
@@ -158,6 +176,12 @@ def main() -> int:
         print(f"{name:<22} test accuracy {arm['test_accuracy']:.4f}  {arm['seconds']:>7.1f} s")
     print(f"raw output: {out}")
     return 0
+
+
+def _bn_momentum() -> float:
+    from workbench.tasks.image_classification import model
+
+    return float(model.BN_MOMENTUM)
 
 
 if __name__ == "__main__":

@@ -178,6 +178,7 @@ LESSON_NAMES = [
     "05_explainability.ipynb",
     "06_from_data_to_deployment.ipynb",
     "07_instruction_tuning.ipynb",
+    "08_image_classification.ipynb",
 ]
 
 
