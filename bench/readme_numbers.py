@@ -17,7 +17,10 @@ revision it quotes:
   gradients against the passes it cannot avoid (``attribution_speed-<date>.json``);
 * ``sweep-table`` (README *Sweeps*): ``bench/sweep.py``'s best score found by a small sweep
   against the default settings, and its wall time with and without pruning
-  (``sweep-<date>.json``).
+  (``sweep-<date>.json``);
+* ``image-table`` (README *Image classification*): ``bench/image_baseline.py``'s fine-tuned
+  EfficientNet-Lite0 against the same model from random weights and a pixel-space logistic
+  regression on one Fashion-MNIST split (``image-<date>.json``).
 
 The newest file of each kind is used unless one is named (``--bench FILE`` …). After
 ``--write``, ``python bench/report.py docs/benchmarks.md`` carries the findings into the
@@ -216,6 +219,36 @@ def sweep_table(record: dict[str, Any]) -> str:
     return f"{table(record)} Raw output `{record['path']}`."
 
 
+def image_table(record: dict[str, Any]) -> str:
+    """The README's image quality bar from a ``bench/image_baseline.py`` raw output."""
+    arms, settings = record["arms"], record["settings"]
+    names = {
+        "finetuned": "EfficientNet-Lite0, ImageNet weights, full fine-tune",
+        "random_init": "the same model from random weights, same budget",
+        "logistic_regression": "logistic regression on the raw pixels",
+    }
+    rows = [
+        f"| {names.get(arm, arm)} | {r['test_accuracy']:.3f} | {r['test_macro_f1']:.3f} | "
+        f"{r['seconds']:.0f} |"
+        for arm, r in arms.items()
+    ]
+    lr = arms.get("logistic_regression", {})
+    return "\n".join(
+        [
+            f"On one Fashion-MNIST split ({lr.get('train_images', settings['train']):,} "
+            f"training, {lr.get('test_images', settings['eval']):,} test images, seed "
+            f"{settings['seed']}), {settings['epochs']:g} epoch at {settings['image_size']} px, "
+            f"batch-norm momentum {settings.get('bn_momentum', 0.1):g}:",
+            "",
+            "| model | test accuracy | test macro-F1 | seconds |",
+            "|---|--:|--:|--:|",
+            *rows,
+            "",
+            f"`make bench-image`, {describe(record)}; raw output `{record['path']}`.",
+        ]
+    )
+
+
 def replace_block(path: Path, name: str, text: str) -> None:
     body = path.read_text(encoding="utf-8")
     pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(\n<!-- {name}:end -->)", re.S)
@@ -230,18 +263,21 @@ def main() -> None:
     parser.add_argument("--adamw", type=Path, default=None)
     parser.add_argument("--ig", type=Path, default=None)
     parser.add_argument("--sweep", type=Path, default=None, help="a bench/sweep.py raw output")
+    parser.add_argument("--image", type=Path, default=None, help="a bench/image_baseline.py output")
     parser.add_argument("--write", action="store_true", help="replace the blocks in place")
     args = parser.parse_args()
     bench = load(args.bench or newest("bench-2*.json"))
     sentence, table = adamw(load(args.adamw or newest("adamw-*.json")))
     ig = ig_cost(load(args.ig or newest("attribution_speed-*.json")))
     searched = load(args.sweep or newest("sweep-2*.json"))
+    images = load(args.image or newest("image-2*.json"))
     blocks = [
         (README, "bench-table", bench_table(bench)),
         (README, "adamw", f"With fused AdamW {sentence}."),
         (FINDINGS, "adamw-table", table),
         (README, "ig-cost", ig),
         (README, "sweep-table", sweep_table(searched)),
+        (README, "image-table", image_table(images)),
     ]
     for path, name, text in blocks:
         print(f"--- {path.name}: {name}\n{text}\n")

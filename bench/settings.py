@@ -165,69 +165,34 @@ def quick_lm_settings(workdir: Path) -> BenchSettings:
 
 
 # A chat template small enough to read: the tiny Llama's tokenizer has none of its own.
-TINY_CHAT_TEMPLATE = (
-    "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }} {% endfor %}"
-    "{% if add_generation_prompt %}[assistant] {% endif %}"
-)
-
-
 def _save_tiny_llama(folder: Path) -> None:
-    """A seeded, randomly initialized 2-layer Llama with the packaged model's tokenizer."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    """A seeded, randomly initialized 2-layer Llama (``workbench.toy``, shared with tests)."""
+    from workbench.toy import save_tiny_llama
 
-    from workbench.models import packaged_model_dir
-
-    tokenizer = AutoTokenizer.from_pretrained(packaged_model_dir())
-    tokenizer.model_max_length = 256
-    tokenizer.chat_template = TINY_CHAT_TEMPLATE
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        tie_word_embeddings=True,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.sep_token_id,
-        bos_token_id=tokenizer.cls_token_id,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+    save_tiny_llama(folder)
 
 
 def _save_tiny_bert(folder: Path) -> None:
-    """A seeded, randomly initialized 2-layer BERT with the packaged model's tokenizer."""
-    _save_random_bert(folder, hidden=32, layers=2, heads=2, intermediate=64, positions=64)
+    """A seeded, randomly initialized 2-layer BERT (``workbench.toy``, shared with tests)."""
+    from workbench.toy import save_tiny_bert
+
+    save_tiny_bert(folder, positions=64)
 
 
 def _save_random_bert(
     folder: Path, hidden: int, layers: int, heads: int, intermediate: int, positions: int = 512
 ) -> None:
     """A seeded, randomly initialized BERT classifier with the packaged model's tokenizer."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+    from workbench.toy import save_tiny_bert
 
-    from workbench.models import packaged_model_dir
-
-    tokenizer = AutoTokenizer.from_pretrained(packaged_model_dir())
-    # the position table below; truncation must not pass it
-    tokenizer.model_max_length = min(positions, tokenizer.model_max_length)
-    config = BertConfig(  # type: ignore[call-arg]  # num_labels reaches PretrainedConfig
-        vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        intermediate_size=intermediate,
-        max_position_embeddings=positions,
-        num_labels=3,
+    save_tiny_bert(
+        folder,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        intermediate=intermediate,
+        positions=positions,
     )
-    torch.manual_seed(0)
-    BertForSequenceClassification(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
 
 
 def _write_synthetic_csv(path: Path, rows: int = 240) -> None:

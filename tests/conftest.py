@@ -68,56 +68,23 @@ def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 
     Same tokenizer as minilm-l6 (so real text tokenizes as it would for the real model),
     2 layers of hidden size 32 and 3 labels: fast enough to train a few steps in any test.
-    Weights are seeded, so every session builds the same model; saved as safetensors.
+    Weights are seeded, so every session builds the same model; saved as safetensors
+    (``workbench.toy.save_tiny_bert``, which the benchmarks use too).
     """
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+    from workbench.toy import save_tiny_bert
 
-    tokenizer = AutoTokenizer.from_pretrained(_packaged_minilm_dir())
-    # The real model accepts longer inputs; cap the saved tokenizer at this model's
-    # position table so `truncation=True` can never index past it.
-    tokenizer.model_max_length = TINY_MAX_LENGTH
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=TINY_MAX_LENGTH,
-        num_labels=len(TINY_LABELS),
-        id2label=dict(enumerate(TINY_LABELS)),
-        label2id={label: i for i, label in enumerate(TINY_LABELS)},
+    out = save_tiny_bert(
+        tmp_path_factory.mktemp("tiny-bert"), positions=TINY_MAX_LENGTH, labels=TINY_LABELS
     )
-    torch.manual_seed(0)
-    model = BertForSequenceClassification(config)
-
-    out = tmp_path_factory.mktemp("tiny-bert")
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
     assert (out / "model.safetensors").is_file(), "save_pretrained wrote no safetensors file"
     return str(out)
 
 
 def toy_frame(n_per_class: int = 50, seed: int = 0):  # type: ignore[no-untyped-def]
-    """A learnable 3-class text dataset: each class has its own cue words plus shared noise."""
-    import random
+    """A learnable 3-class text dataset (``workbench.toy.toy_frame``)."""
+    from workbench.toy import toy_frame as frame
 
-    import pandas as pd
-
-    rng = random.Random(seed)
-    cues = {
-        "negative": ["awful", "terrible", "hate", "broken", "worst"],
-        "neutral": ["table", "monday", "report", "schedule", "paper"],
-        "positive": ["great", "love", "wonderful", "best", "happy"],
-    }
-    noise = ["the", "a", "car", "today", "really", "this", "is", "my", "and", "so"]
-    rows = []
-    for label, words in cues.items():
-        for i in range(n_per_class):
-            text = " ".join(rng.sample(noise, 4) + rng.sample(words, 2) + [f"w{i}"])
-            rows.append({"text": text, "label": label})
-    rng.shuffle(rows)
-    return pd.DataFrame(rows)
+    return frame(n_per_class, seed)
 
 
 @pytest.fixture()

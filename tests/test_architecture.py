@@ -211,7 +211,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("data", "models", "methods", "regularization", "schedules", "plots"),
     ("attribution",),
     ("tasks",),
-    ("coach", "diagnostics"),
+    ("coach", "diagnostics", "toy"),
     ("training", "lr_find", "baseline"),
     ("runs", "experiments", "sweeps"),
     ("cli", "commands", "commands_causal_lm", "commands_sweep", "console", "__main__"),

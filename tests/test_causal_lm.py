@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import torch
-from conftest import _packaged_minilm_dir, toy_frame
+from conftest import toy_frame
 
 from workbench.config import TASK_NAMES, ConfigError, TrainConfig
 from workbench.data.instruct import Pairs, read_pairs
@@ -40,39 +40,18 @@ TEMPLATE = (
 
 
 def _tokenizer(chat: bool = True) -> Any:
-    from transformers import AutoTokenizer
+    from workbench.toy import minilm_tokenizer
 
-    tok = AutoTokenizer.from_pretrained(_packaged_minilm_dir())
-    tok.model_max_length = 256
-    if chat:
-        tok.chat_template = TEMPLATE
-    return tok
+    return minilm_tokenizer(max_length=256, chat_template=TEMPLATE if chat else None)
 
 
 @pytest.fixture(scope="module")
 def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A tiny random Llama causal LM (seeded) with a chat-template tokenizer, saved in HF form."""
-    from transformers import LlamaConfig, LlamaForCausalLM
+    """A tiny random Llama causal LM (seeded) with a chat-template tokenizer, saved in HF form
+    (``workbench.toy.save_tiny_llama``, shared with the benchmarks)."""
+    from workbench.toy import save_tiny_llama
 
-    tok = _tokenizer()
-    config = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        tie_word_embeddings=True,
-        pad_token_id=tok.pad_token_id,
-        eos_token_id=tok.sep_token_id,
-        bos_token_id=tok.cls_token_id,
-    )
-    torch.manual_seed(0)
-    out = tmp_path_factory.mktemp("tiny-llama")
-    LlamaForCausalLM(config).save_pretrained(out)
-    tok.save_pretrained(out)
-    return str(out)
+    return str(save_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), chat_template=TEMPLATE))
 
 
 def instruct_file(path: Path, n_per_class: int = 20) -> Path:

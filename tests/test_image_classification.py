@@ -28,7 +28,6 @@ from workbench.tasks.image_classification import (
     image_of,
     prepare_images,
     read_predictions,
-    save_model,
 )
 from workbench.tasks.image_classification.model import new_classifier
 
@@ -78,13 +77,10 @@ def run_cli(argv: list[str]) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A saved, randomly initialized (seeded) tiny image model."""
-    folder = tmp_path_factory.mktemp("tiny-image")
-    torch.manual_seed(0)
-    save_model(
-        new_classifier(ImageModelConfig("efficientnet-lite-tiny", ["a", "b"], SIZE), None), folder
-    )
-    return str(folder)
+    """A saved, randomly initialized (seeded) tiny image model (``workbench.toy``)."""
+    from workbench.toy import save_tiny_image
+
+    return str(save_tiny_image(tmp_path_factory.mktemp("tiny-image"), ["a", "b"], size=SIZE))
 
 
 @pytest.fixture(scope="module")

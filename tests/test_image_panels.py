@@ -64,15 +64,10 @@ def one_thread() -> Any:
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A saved, randomly initialized (seeded) tiny image model with the ten digit classes."""
-    from workbench.tasks.image_classification import ImageModelConfig, save_model
-    from workbench.tasks.image_classification.model import new_classifier
+    from workbench.toy import save_tiny_image
 
-    folder = tmp_path_factory.mktemp("tiny-image")
-    torch.manual_seed(0)
     digits = [str(d) for d in range(10)]
-    config = ImageModelConfig("efficientnet-lite-tiny", digits, SIZE)
-    save_model(new_classifier(config, None), folder)
-    return str(folder)
+    return str(save_tiny_image(tmp_path_factory.mktemp("tiny-image"), digits, size=SIZE))
 
 
 @pytest.fixture(scope="module")

@@ -97,6 +97,19 @@ class Task:
     #: column pickers (a table of texts and labels).
     raw_preview: ClassVar[bool] = False
 
+    #: The model card's Hub ``pipeline_tag`` and ``library_name`` (``workbench.training.card``).
+    card_pipeline_tag: ClassVar[str] = ""
+    card_library: ClassVar[str] = "transformers"
+
+    def card_usage(self, adapter: bool) -> list[str]:
+        """Python lines of the model card's *How to use* (run from the run directory)."""
+        return [
+            "import workbench",
+            "",
+            'run = workbench.load_run(".")  # the run directory',
+            "print(run.predict([...]))",
+        ]
+
     def describe_inputs(self, cfg: TrainConfig) -> str:
         """How big one input is, for a one-line description of a run's settings."""
         return f"{cfg.model.max_length} tokens"

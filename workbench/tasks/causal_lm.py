@@ -57,6 +57,24 @@ class CausalLM(Task):
     eval_metrics = ("val_loss", "val_perplexity", "val_accuracy")
     data_slot: ClassVar[str] = "data-causal-lm"
     generates: ClassVar[bool] = True
+    card_pipeline_tag: ClassVar[str] = "text-generation"
+
+    def card_usage(self, adapter: bool) -> list[str]:
+        if adapter:
+            return [
+                "from peft import AutoPeftModelForCausalLM",
+                "from transformers import AutoTokenizer",
+                "",
+                'model = AutoPeftModelForCausalLM.from_pretrained("adapter")',
+                'tokenizer = AutoTokenizer.from_pretrained("adapter")',
+            ]
+        return [
+            "from transformers import pipeline",
+            "",
+            'generate = pipeline("text-generation", model="model")  # this folder',
+            'messages = [{"role": "user", "content": "Classify the sentiment: I love this"}]',
+            "print(generate(messages, max_new_tokens=8)[0]['generated_text'])",
+        ]
 
     def explain_hint(self, run_path: Path) -> str:
         return (

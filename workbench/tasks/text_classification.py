@@ -34,6 +34,24 @@ class TextClassification(Task):
     explains_pinned_texts: ClassVar[bool] = True
     tfidf_baseline: ClassVar[bool] = True
     raw_preview: ClassVar[bool] = True
+    card_pipeline_tag: ClassVar[str] = "text-classification"
+
+    def card_usage(self, adapter: bool) -> list[str]:
+        if adapter:
+            return [
+                "from peft import AutoPeftModelForSequenceClassification",
+                "from transformers import AutoTokenizer",
+                "",
+                'model = AutoPeftModelForSequenceClassification.from_pretrained("adapter")',
+                'tokenizer = AutoTokenizer.from_pretrained("adapter")',
+                'logits = model(**tokenizer(["I love this"], return_tensors="pt")).logits',
+            ]
+        return [
+            "from transformers import pipeline",
+            "",
+            'classify = pipeline("text-classification", model="model")  # this folder',
+            'print(classify("I love this"))',
+        ]
 
     def validate(self, cfg: TrainConfig) -> None:
         super().validate(cfg)
