@@ -71,7 +71,8 @@ class CausalLM(Task):
         return [
             "from transformers import pipeline",
             "",
-            'generate = pipeline("text-generation", model="model")  # this folder',
+            "# from the run directory: model/ is this folder",
+            'generate = pipeline("text-generation", model="model")',
             'messages = [{"role": "user", "content": "Classify the sentiment: I love this"}]',
             "print(generate(messages, max_new_tokens=8)[0]['generated_text'])",
         ]

@@ -49,7 +49,8 @@ class TextClassification(Task):
         return [
             "from transformers import pipeline",
             "",
-            'classify = pipeline("text-classification", model="model")  # this folder',
+            "# from the run directory: model/ is this folder",
+            'classify = pipeline("text-classification", model="model")',
             'print(classify("I love this"))',
         ]
 

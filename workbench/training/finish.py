@@ -15,6 +15,7 @@ from typing import Any
 from workbench.coach import diagnose
 from workbench.methods import get_method
 from workbench.tasks.base import metric_key
+from workbench.training.card import write_cards
 from workbench.training.checkpoint import load_trainable, write_dir
 from workbench.training.events import EventLog
 from workbench.training.memory import peak_gpu_memory_mb
@@ -94,6 +95,8 @@ def finish_run(
     if acc.is_main_process:
         write_json(run_dir / "summary.json", summary)
         save_curves(log.events, run_dir / "loss_curves.png")
+        # after the coach: the card's limitations quote its findings
+        write_cards(run_dir, s.config, {**summary, "run_name": run_dir.name}, s.task, s.data)
     log.emit("end", status=status, summary=summary)
     return summary
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +222,7 @@ def train(
     data: Any = None,
     block: bool = False,
     resume: str | Path | None = None,
+    callbacks: Sequence[Any] | None = None,
 ) -> RunHandle:
     """Fine-tune as ``config`` says; return a :class:`RunHandle` at once.
 
@@ -235,6 +237,10 @@ def train(
         Wait for the run to end before returning.
     resume:
         A run directory to continue from its last checkpoint (its own config is used).
+    callbacks:
+        ``transformers.TrainerCallback`` objects, called as the Trainer calls them; setting
+        ``control.should_training_stop`` stops the run at that step
+        (:mod:`workbench.training.callbacks` lists the hooks and fields filled).
     """
     resume_dir = None
     if resume is not None:
@@ -243,4 +249,9 @@ def train(
         resume_dir = check_resumable(Path(resume))
         config = TrainConfig.load(resume_dir / "config.yaml")
     config = (config or TrainConfig()).resolved()
-    return RunHandle(config, resume_dir).start(data, block=block)
+    handle = RunHandle(config, resume_dir)
+    if callbacks:
+        from workbench.training.callbacks import CallbackBridge
+
+        CallbackBridge(callbacks, handle).attach(handle.log)
+    return handle.start(data, block=block)

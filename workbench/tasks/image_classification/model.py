@@ -246,7 +246,8 @@ def load_model_folder(
 
 
 def save_model(model: ImageClassifier, folder: Path, card: str = "") -> None:
-    """``config.json`` + ``model.safetensors`` (+ ``README.md`` when ``card`` is given)."""
+    """``config.json`` + ``model.safetensors`` (+ ``README.md`` when ``card`` is given; a
+    run's export gets the model card of :mod:`workbench.training.card` after it ends)."""
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -255,31 +256,3 @@ def save_model(model: ImageClassifier, folder: Path, card: str = "") -> None:
     save_file(state, str(folder / WEIGHTS_FILE))
     if card:
         (folder / "README.md").write_text(card, encoding="utf-8")
-
-
-def model_card(config: ImageModelConfig, summary: dict[str, Any], base: str) -> str:
-    """A short model card: what the model is, what it was trained on, how well it does."""
-    acc = summary.get("test_accuracy")
-    f1 = summary.get("test_macro_f1")
-    score = (
-        f"test accuracy {acc:.4f}, macro-F1 {f1:.4f}" if acc is not None and f1 is not None else "–"
-    )
-    return "\n".join(
-        [
-            f"# {config.architecture} image classifier ({len(config.labels)} classes)",
-            "",
-            "Fine-tuned with Finetune Workbench (task image-classification).",
-            "",
-            f"- base model: {base} ({config.architecture}, ImageNet-pretrained EfficientNet-Lite)",
-            f"- method: {summary.get('method')}, {summary.get('steps')} steps",
-            f"- data: {summary.get('data_source', '–')}",
-            f"- classes: {', '.join(config.labels)}",
-            f"- input: RGB {config.image_size}×{config.image_size}, (x/255 − {config.mean}) / "
-            f"{config.std}; grey images repeated over 3 channels",
-            f"- held-out test: {score}",
-            "",
-            "Load with `workbench.tasks.image_classification.load_model_folder(folder)` or",
-            "`workbench.load_run(run_dir).predict([...image paths...])`.",
-            "",
-        ]
-    )

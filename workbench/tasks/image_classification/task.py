@@ -31,7 +31,6 @@ from workbench.tasks.image_classification.model import (
     ImageModelConfig,
     is_model_folder,
     load_model_folder,
-    model_card,
     new_classifier,
     read_config,
     save_model,
@@ -327,5 +326,6 @@ def export(s: Session, run_dir: Path, summary: dict[str, Any]) -> None:
         merged = copy.deepcopy(model).merge_and_unload()
     else:
         merged = model
-    card = model_card(merged.config, summary, s.config.model.model)
-    write_dir(run_dir / "model", lambda d: save_model(merged, d, card))
+    # model/README.md, the model card, is written after the coach's diagnosis
+    # (workbench.training.card, for every task)
+    write_dir(run_dir / "model", lambda d: save_model(merged, d))
