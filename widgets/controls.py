@@ -15,6 +15,7 @@ field                              widget
 ``str | None``                     ``Combobox`` (a Text that accepts empty)
 ``str``                            ``Text``
 ``tuple[str, ...]``                ``Textarea``, one text per line
+``tuple[str, ...]`` with choices   ``TagsInput`` of the allowed names
 other ``X | None``                 the control plus a checkbox ("auto",
                                    "model default", …) that means None
 =================================  ==========================================
@@ -82,6 +83,8 @@ class FieldControl:
             return value.strip() or None
         if isinstance(self.input, w.Textarea):
             return tuple(line.strip() for line in value.splitlines() if line.strip())
+        if isinstance(self.input, w.TagsInput):
+            return tuple(value)
         return value
 
     def set(self, value: Any) -> None:
@@ -92,6 +95,8 @@ class FieldControl:
                 self.input.value = "" if value is None else str(value)
             elif isinstance(self.input, w.Textarea):
                 self.input.value = "\n".join(str(v) for v in value or ())
+            elif isinstance(self.input, w.TagsInput):
+                self.input.value = [str(v) for v in value or ()]
             elif value is None:
                 if self.auto is not None:
                     self.auto.value = True
@@ -154,6 +159,13 @@ def _input_widget(field: dataclasses.Field[Any], tp: Any, optional: bool) -> w.W
     }
     lo, hi = meta.get("min"), meta.get("max")
     start = field.default if field.default is not None else (lo if lo is not None else 0)
+    if typing.get_origin(tp) is tuple and "choices" in meta:  # a list of known names
+        return w.TagsInput(
+            value=list(field.default or ()),  # type: ignore[call-overload]  # a tuple default
+            allowed_tags=[c for c in meta["choices"] if c != "none"],
+            allow_duplicates=False,
+            **common,
+        )
     if "choices" in meta:
         return w.Dropdown(options=list(meta["choices"]), value=field.default, **common)
     if tp is bool:

@@ -86,11 +86,19 @@ def _check(section: Any) -> None:
 def _check_texts(section: Any, name: str, value: Any, meta: typing.Mapping[str, Any]) -> None:
     """A ``tuple[str, ...]`` field: strings (a YAML list arrives as a list), at most
     ``max_items``, none empty. Stored back as a tuple so the frozen config stays hashable."""
+    if isinstance(value, str) and "choices" in meta:  # report_to="tensorboard", as in HF
+        value = [value]
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
         raise ConfigError(f"{name} must be a list of texts, got {value!r}")
     bad = [v for v in value if not isinstance(v, str) or not v.strip()]
     if bad:
         raise ConfigError(f"{name} must hold non-empty texts; got {bad[0]!r}")
+    choices = meta.get("choices")
+    if choices is not None:
+        unknown = [v for v in value if v not in choices]
+        if unknown:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {unknown[0]!r}")
+        value = list(dict.fromkeys(v for v in value if v != "none"))  # once each, in order
     most = meta.get("max_items")
     if most is not None and len(value) > most:
         raise ConfigError(f"{name} holds at most {most} texts; got {len(value)}")
@@ -421,6 +429,16 @@ class RunConfig:
         "every evaluation; stored in attributions/pinned.jsonl.",
         flag="--pin",
         max_items=5,
+    )
+    report_to: tuple[str, ...] = setting(
+        (),
+        "Experiment trackers that get the run's metrics, config and coach findings: "
+        "tensorboard, mlflow, trackio (empty or none: no tracker). Local by default: "
+        "<run>/tensorboard, <runs_dir>/mlflow.db unless MLFLOW_TRACKING_URI names a store, "
+        "trackio's local database.",
+        flag="--report-to",
+        choices=("none", "tensorboard", "mlflow", "trackio"),
+        max_items=3,
     )
 
     def __post_init__(self) -> None:

@@ -250,6 +250,10 @@ def train(
         config = TrainConfig.load(resume_dir / "config.yaml")
     config = (config or TrainConfig()).resolved()
     handle = RunHandle(config, resume_dir)
+    if config.run.report_to:  # experiment trackers (checked here: a missing package fails now)
+        from workbench.training.trackers import TrackerBridge
+
+        TrackerBridge(config.run.report_to, handle).attach(handle.log)
     if callbacks:
         from workbench.training.callbacks import CallbackBridge
 
