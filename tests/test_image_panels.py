@@ -107,8 +107,8 @@ def test_the_data_tab_shows_a_grid_per_class_the_balance_and_only_image_settings
     assert panel.status.value.startswith("loaded"), panel.message.value
     width, height = png_size(panel.examples_image.value)
     assert panel.examples_image.layout.display == ""
-    # 10 digits x 4 images, 8 a row: 5 rows of captioned 56-px tiles
-    assert width > 8 * 56 and height > 5 * 56, (width, height)
+    # 10 digits x 4 images, 8 a row: 5 rows of captioned 72-px tiles
+    assert width > 8 * 72 and height > 5 * 72, (width, height)
     assert png_size(panel.balance_image.value)[0] > 200
     assert "first 4 training images of each class" in panel.preview.value
     assert "image column" in panel.splits.value and "<td>10</td>" in panel.splits.value

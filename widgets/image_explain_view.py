@@ -97,6 +97,7 @@ class ImageExplainView(w.VBox):
             value=False,
             description="randomization check (a few seconds more)",
             indent=False,
+            layout=w.Layout(width="480px"),
         )
         self.compute_button = w.Button(description="Compute", icon="eye", button_style="primary")
         self.compute_button.on_click(lambda _: self.compute())

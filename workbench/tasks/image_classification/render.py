@@ -93,12 +93,14 @@ def grid(
     pad: int = 4,
 ) -> np.ndarray:
     """Images (any sizes) resized to ``size`` and laid out ``columns`` wide on white, each
-    with an optional caption under it (PIL's default font)."""
+    with an optional caption under it (PIL's default font; ``"\n"`` starts another line,
+    each line cut to what fits under the tile: about ``size / 6`` characters)."""
     from PIL import Image, ImageDraw
 
     n = max(1, len(images))
     rows = (n + columns - 1) // columns
-    text_h = 12 if captions else 0
+    lines = max((str(c).count("\n") + 1 for c in captions or []), default=0)
+    text_h = 12 * lines
     cell_w, cell_h = size + pad, size + pad + text_h
     sheet = Image.new("RGB", (columns * cell_w + pad, rows * cell_h + pad), "white")
     draw = ImageDraw.Draw(sheet)
@@ -109,8 +111,9 @@ def grid(
         )
         x, y = pad + (i % columns) * cell_w, pad + (i // columns) * cell_h
         sheet.paste(tile, (x, y))
-        if captions:
-            draw.text((x, y + size + 1), str(captions[i])[: max(4, size // 6)], fill="black")
+        if captions:  # one line per "\n", each cut to what fits under the tile
+            for k, line in enumerate(str(captions[i]).split("\n")):
+                draw.text((x, y + size + 1 + 12 * k), line[: max(4, size // 6)], fill="black")
     return np.asarray(sheet)
 
 

@@ -102,7 +102,9 @@ class ImageClassification(Task):
         return DataView(
             note=f"{data.source}: the first {per_class} training images of each class "
             "(a row per class)",
-            pictures=[grid_png(images, columns=per_class * 2, captions=names)] if images else [],
+            pictures=[grid_png(images, columns=per_class * 2, size=72, captions=names)]
+            if images
+            else [],
             summary=data.summary(),
             cleaning=cleaning_rows(data.cleaning),
             splits={
@@ -120,7 +122,8 @@ class ImageClassification(Task):
     def evaluation_pictures(
         self, run_dir: Path, summary: dict[str, Any]
     ) -> list[tuple[str, bytes]]:
-        """The most confidently misclassified test images, captioned ``label → predicted``."""
+        """The most confidently misclassified test images, captioned with the true class
+        above the predicted one."""
         from workbench.tasks.image_classification.evaluation import misclassified
         from workbench.tasks.image_classification.render import grid_png
         from workbench.tasks.image_classification.runs import image_of
@@ -134,12 +137,12 @@ class ImageClassification(Task):
                 images.append(image_of(str(row["image"])))
             except Exception:  # an image file moved since the run: skip it, keep the rest
                 continue
-            captions.append(f"{row['label']}>{row['predicted']}")
+            captions.append(f"{row['label']}\n{row['predicted']}")
         if not images:
             return []
         title = (
             f"Misclassified test images, most confident first ({len(images)} shown; "
-            "caption: label>predicted)"
+            "under each: the true class, then the predicted one)"
         )
         return [(title, grid_png(images, columns=8, size=72, captions=captions))]
 
