@@ -87,6 +87,20 @@ def toy_frame(n_per_class: int = 50, seed: int = 0):  # type: ignore[no-untyped-
     return frame(n_per_class, seed)
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """One intra-op torch thread while a module of tiny-model tests runs: such models run
+    fastest on one thread, and `make test` already runs one pytest worker per core (on a
+    loaded machine a second thread only waits for a core). Use it with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture()
 def toy_data():  # type: ignore[no-untyped-def]
     return toy_frame()

@@ -36,6 +36,8 @@ from workbench.attribution.inputs import encode
 from workbench.attribution.model import ExplainedModel
 from workbench.attribution.plot import save_png
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 FAST = Options(n_samples=64, shap_samples=8)  # sampled methods: enough for the checks here
 NOISE = ["the", "a", "car", "today", "really", "this", "is", "my", "and", "so", "movie", "it"]
 PLANTED = "the car zqx is really so today"  # "zqx" = z ##q ##x: one word of three sub-words
@@ -55,15 +57,6 @@ MALICIOUS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '"quot
 
 
 # ----------------------------------------------------------------------------- models
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Any:
-    """Models this small run fastest on one thread (and far faster on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def trained(tiny_bert_dir: str) -> tuple[Any, Any]:
     """The tiny BERT after 30 steps on texts where "zqx" appears in exactly the positives.

@@ -14,7 +14,6 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 import torch
@@ -27,6 +26,8 @@ from workbench.attribution.html import comparison_html, explanation_html, render
 from workbench.config import ConfigError, TrainConfig
 from workbench.runs import load_run
 from workbench.training.pinned import PinnedExamples, read_pinned
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -46,15 +47,6 @@ def assert_escaped(page: str) -> None:
 
 def scales(page: str) -> list[str]:
     return re.findall(r'<section class="wb-attr" data-scale="([^"]+)"', page)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Any:
-    """Tiny models run fastest on one thread, above all on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

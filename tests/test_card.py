@@ -12,21 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 
 from workbench.config import TrainConfig
 from workbench.tasks import get_task
 from workbench.training.card import base_model_of, md, model_card
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 HOSTILE = ["<script>alert(1)</script>", "| a | b |", "# heading", "`rm -rf`", "[x](http://e)"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Any:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _card(folder: Path) -> Any:

@@ -56,12 +56,9 @@ def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def instruct_file(path: Path, n_per_class: int = 20) -> Path:
     """JSONL with instruction/input/output columns built from the toy classification data."""
-    frame = toy_frame(n_per_class)
-    with open(path, "w", encoding="utf-8") as f:
-        for text, label in zip(frame["text"], frame["label"], strict=True):
-            row = {"instruction": "Classify the text.", "input": text, "output": label}
-            f.write(json.dumps(row) + "\n")
-    return path
+    from workbench.toy import save_toy_pairs
+
+    return save_toy_pairs(path, n_per_class)
 
 
 def lm_config(model: str, data: Path, out: Path, **extra: Any) -> TrainConfig:

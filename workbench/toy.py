@@ -9,7 +9,8 @@ packaged MiniLM tokenizer where it needs one (real text tokenizes as for the rea
 * :func:`save_tiny_llama` — a 2-layer Llama causal LM with a small chat template;
 * :func:`save_tiny_image` — an ``efficientnet-lite-tiny`` image classifier (two blocks of
   EfficientNet-Lite, ~50k weights) in the image task's own folder format;
-* :func:`toy_frame` — a 3-class text table whose labels follow cue words.
+* :func:`toy_frame` — a 3-class text table whose labels follow cue words;
+* :func:`save_toy_pairs` — the same texts as instruction → answer pairs (JSONL).
 
 >>> from workbench.toy import save_tiny_bert, toy_frame
 >>> model_dir = save_tiny_bert("/tmp/tiny-bert")
@@ -146,3 +147,17 @@ def toy_frame(n_per_class: int = 50, seed: int = 0) -> Any:
             rows.append({"text": text, "label": label})
     rng.shuffle(rows)
     return pd.DataFrame(rows)
+
+
+def save_toy_pairs(path: str | Path, n_per_class: int = 20) -> Path:
+    """JSONL with instruction/input/output columns built from :func:`toy_frame` (the
+    causal-LM task learns to answer each text's label)."""
+    import json
+
+    out = Path(path)
+    frame = toy_frame(n_per_class)
+    with open(out, "w", encoding="utf-8") as f:
+        for text, label in zip(frame["text"], frame["label"], strict=True):
+            row = {"instruction": "Classify the text.", "input": text, "output": label}
+            f.write(json.dumps(row) + "\n")
+    return out
