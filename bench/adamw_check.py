@@ -46,8 +46,9 @@ def batches(batch_size: int, rounds: int) -> tuple[Any, list[dict[str, Any]]]:
     """The packaged MiniLM-L6 (seeded 3-class head) and ``rounds`` padded batches."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from workbench.data.samplers import GroupedBatchSampler
     from workbench.models import packaged_model_dir
-    from workbench.training.batching import GroupedBatchSampler, PadCollator
+    from workbench.tasks.text_classification.batching import PadCollator
 
     folder = packaged_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(folder)

@@ -139,17 +139,13 @@ def workbench_engine(
     choice without editing the engine.
     """
     import workbench
-    from workbench.training import session
+    from workbench.training.session import EngineParts
 
-    # Record the batches the engine forms: build_session looks PadCollator up at call time.
-    pad_collator = session.PadCollator
-
-    def recording_pad_collator(pad_id: int) -> RecordingCollator:
-        return RecordingCollator(pad_collator(pad_id), rec)
-
-    session.PadCollator = recording_pad_collator  # type: ignore[assignment,misc]  # a stand-in
-    if adamw is not None:
-        session.build_optimizer = _adamw_variant(session.build_optimizer, adamw == "fused")
+    # Record the batches the engine forms; optionally another AdamW over the same groups.
+    parts = EngineParts(
+        collator=lambda collate: RecordingCollator(collate, rec),
+        optimizer=_adamw_variant(adamw == "fused") if adamw is not None else None,
+    )
     with tempfile.TemporaryDirectory() as runs:
         cfg = workbench.TrainConfig().replace(
             model=s.model,
@@ -175,21 +171,22 @@ def workbench_engine(
         if widget:
             from widget_overhead import train_in_panel
 
-            handle, panel, _ = train_in_panel(cfg)
+            handle, panel, _ = train_in_panel(cfg, parts)
             rec.notes["frames"] = panel.curves.curve_points()
         else:
-            handle = workbench.train(cfg, block=True)
+            handle = workbench.train(cfg, block=True, parts=parts)
     record_engine_run(handle, s, rec)
 
 
-def _adamw_variant(build: Callable[..., Any], fused: bool) -> Callable[..., Any]:
-    """``build_optimizer`` returning a fused (or for-loop) AdamW over the same groups."""
+def _adamw_variant(fused: bool) -> Callable[..., Any]:
+    """An ``EngineParts.optimizer``: a fused (or for-loop) AdamW over the groups and rate of
+    the optimizer the engine built."""
     import torch
 
-    def build_variant(model: Any, cfg: Any, *args: Any, **kwargs: Any) -> Any:
+    def build_variant(optimizer: Any, cfg: Any) -> Any:
         groups = [
             {"params": g["params"], "weight_decay": g["weight_decay"]}
-            for g in build(model, cfg, *args, **kwargs).param_groups
+            for g in optimizer.param_groups
         ]
         kind = {"fused": True} if fused else {"foreach": False}
         return torch.optim.AdamW(groups, lr=cfg.optim.lr, **kind)  # type: ignore[arg-type]
@@ -210,7 +207,7 @@ def bare_pytorch(s: BenchSettings, rec: StepRecorder, grouped: bool) -> None:
     import torch.nn.functional as F
     from transformers import AutoTokenizer
 
-    from workbench.training.batching import GroupedBatchSampler
+    from workbench.data.samplers import GroupedBatchSampler
     from workbench.training.session import fused_adamw, lr_lambda
 
     data = prepare(s)

@@ -78,7 +78,7 @@ def hf_trainer_lm(s: BenchSettings, rec: StepRecorder, grouped: bool) -> None:
 
     from workbench.methods import get_method
     from workbench.tasks import get_task
-    from workbench.tasks.lm_batching import IGNORE, encode_pairs
+    from workbench.tasks.causal_lm.batching import IGNORE, encode_pairs
 
     cfg = engine_config(s, grouped)
     data = get_task(s.task).prepare_data(cfg)
@@ -130,14 +130,10 @@ def engine_lm(
 ) -> None:
     """``workbench.train(cfg, block=True)`` on the causal-LM task, headless."""
     import workbench
-    from workbench.tasks import causal_lm
+    from workbench.tasks.causal_lm import task as causal_lm
+    from workbench.training.session import EngineParts
 
-    collator = causal_lm.CausalLM.collator
-
-    def recording_collator(task: Any, tokenizer: Any) -> RecordingCollator:
-        return RecordingCollator(collator(task, tokenizer), rec)
-
-    causal_lm.CausalLM.collator = recording_collator  # type: ignore[method-assign]  # a stand-in
+    parts = EngineParts(collator=lambda collate: RecordingCollator(collate, rec))
     if full_logits:  # the model is never told which logits to keep: it computes all of them
         causal_lm.keeps_logits = lambda model: False
     cfg = engine_config(s, grouped, packing)
@@ -145,7 +141,7 @@ def engine_lm(
         cfg = cfg.replace(epochs=s.epochs_over(packed_rows(s, cfg)))
     with tempfile.TemporaryDirectory() as runs:
         cfg = cfg.replace(runs_dir=runs)
-        handle = workbench.train(cfg, block=True)
+        handle = workbench.train(cfg, block=True, parts=parts)
     record_engine_run(handle, s, rec)
 
 
@@ -155,7 +151,7 @@ def packed_rows(s: BenchSettings, cfg: Any) -> int:
     from transformers import AutoTokenizer
 
     from workbench.tasks import get_task
-    from workbench.tasks.lm_batching import encode_pairs, pack
+    from workbench.tasks.causal_lm.batching import encode_pairs, pack
 
     data = get_task(s.task).prepare_data(cfg)
     tokenizer = AutoTokenizer.from_pretrained(s.model)

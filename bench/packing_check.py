@@ -49,8 +49,8 @@ def main() -> None:
 
     from workbench.config import DataConfig
     from workbench.data import prepare_data
+    from workbench.data.samplers import GroupedBatchSampler
     from workbench.models import packaged_model_dir
-    from workbench.training.batching import GroupedBatchSampler
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=6)

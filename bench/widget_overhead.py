@@ -44,16 +44,17 @@ def headless(cfg, out: Path) -> dict:  # type: ignore[no-untyped-def]
     return {"samples_per_s": h.summary["train_samples_per_second"], "first_loss_s": first - t0}
 
 
-def train_in_panel(cfg):  # type: ignore[no-untyped-def]
+def train_in_panel(cfg, parts=None):  # type: ignore[no-untyped-def]
     """Train ``cfg`` as the notebook does: a ``TrainPanel``, **Train** clicked, the run in
     its worker thread and the panel's pump sending the live curve's new points to its
     chart until the run has ended. No front end is connected: widget
     updates are serialized as in a kernel and go nowhere (the comm is simulated by having
-    none). Returns ``(handle, panel, clicked_at)``; ``bench/arms.py`` arm C uses this too.
+    none). ``parts``: the engine's stand-ins (``EngineParts``), passed to ``workbench.train``.
+    Returns ``(handle, panel, clicked_at)``; ``bench/arms.py`` arm C uses this too.
     """
     from widgets import TrainPanel
 
-    panel = TrainPanel(cfg)
+    panel = TrainPanel(cfg, train_options={"parts": parts} if parts else None)
     clicked = time.time()
     panel.train_button.click()  # what the user does
     h = panel.handle

@@ -710,7 +710,7 @@ def run_dir(tiny_bert_dir: str, tmp_path_factory: pytest.TempPathFactory) -> Pat
     from conftest import toy_frame
 
     from workbench.config import TrainConfig
-    from workbench.training import train
+    from workbench.runs import train
 
     root = tmp_path_factory.mktemp("explain-run")
     config = TrainConfig().replace(

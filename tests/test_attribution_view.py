@@ -52,7 +52,7 @@ def scales(page: str) -> list[str]:
 @pytest.fixture(scope="module")
 def run_dir(tiny_bert_dir: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished run with hostile labels and texts, 3 pinned texts, evaluations every 2 steps."""
-    from workbench.training import train
+    from workbench.runs import train
 
     frame = toy_frame(n_per_class=16)
     frame["label"] = frame["label"].map(LABELS)

@@ -512,7 +512,7 @@ def test_a_10_mb_single_text_trains_and_is_cut_before_tokenizing(
     tiny_bert_dir: str, tmp_path: Path
 ) -> None:
     from workbench import train
-    from workbench.training.batching import CHARS_PER_TOKEN, clip_text
+    from workbench.tasks.text_classification.batching import CHARS_PER_TOKEN, clip_text
 
     big = "word " * (BIG_TEXT_BYTES // 5)
     frame = toy_frame(10)
@@ -550,7 +550,7 @@ def test_predict_on_a_10_mb_text_tokenizes_only_what_the_model_reads(
     corpus: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from workbench.runs import load_run
-    from workbench.training.batching import CHARS_PER_TOKEN
+    from workbench.tasks.text_classification.batching import CHARS_PER_TOKEN
 
     run = load_run(corpus["run"])
     model, tokenizer = run.load_model()

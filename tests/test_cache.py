@@ -20,10 +20,10 @@ import torch
 from conftest import toy_frame
 
 import workbench.data
-import workbench.tasks.text_classification as text_classification
+import workbench.tasks.text_classification.task as text_classification
 from workbench import TrainConfig, cache, train
 from workbench.regularization import build_regularizers
-from workbench.tasks.text_classification import TextClassification
+from workbench.tasks.text_classification.task import TextClassification
 from workbench.training.session import prepare_task_data
 
 
@@ -202,7 +202,7 @@ def test_each_slot_holds_one_entry_and_lets_the_old_one_go(
 
 def test_the_causal_lm_key_follows_a_local_folders_files(tmp_path: Path) -> None:
     """A causal LM re-exported under the same folder misses the cache, as a classifier does."""
-    from workbench.tasks.causal_lm import CausalLM
+    from workbench.tasks.causal_lm.task import CausalLM
 
     folder = tmp_path / "lm"
     folder.mkdir()

@@ -1,5 +1,5 @@
 """``train(config, callbacks=[...])`` with ``transformers.TrainerCallback`` objects
-(``workbench/training/callbacks.py``): the hooks a Trainer callback expects, filled from the
+(``workbench/runs/callbacks.py``): the hooks a Trainer callback expects, filled from the
 run's events, and ``control.should_training_stop`` honoured at the step it is set."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from transformers import PrinterCallback, TrainerCallback
 
 from workbench.config import ConfigError, TrainConfig
-from workbench.training import train
+from workbench.runs import train
 
 
 class StopAt(TrainerCallback):

@@ -1,4 +1,4 @@
-"""Model cards (``workbench/training/card.py``): ``model/README.md`` and ``adapter/README.md``.
+"""Model cards (``workbench/runs/card.py``): ``model/README.md`` and ``adapter/README.md``.
 
 The Hub's own parser (``huggingface_hub.ModelCard``) reads the metadata back: base model,
 library, pipeline tag, tags and the ``model-index`` test metrics; the body holds the
@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from workbench.config import TrainConfig
+from workbench.runs.card import base_model_of, md, model_card
 from workbench.tasks import get_task
-from workbench.training.card import base_model_of, md, model_card
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -29,8 +29,8 @@ def _card(folder: Path) -> Any:
 
 
 def _train(tmp_path: Path, **settings: Any) -> dict[str, Any]:
+    from workbench.runs import train
     from workbench.toy import toy_frame
-    from workbench.training import train
 
     toy_frame(30).to_csv(tmp_path / "toy.csv", index=False)
     cfg = TrainConfig().replace(
@@ -127,8 +127,8 @@ def test_markdown_escaping_and_the_base_model_name(tmp_path: Path, monkeypatch: 
 def test_an_image_run_gets_the_same_card_format(tmp_path: Path) -> None:
     pytest.importorskip("efficientnet_lite_pytorch")
     pytest.importorskip("mlxtend")
+    from workbench.runs import train
     from workbench.toy import save_tiny_image
-    from workbench.training import train
 
     model = save_tiny_image(tmp_path / "tiny", [str(d) for d in range(10)], size=32)
     cfg = TrainConfig().replace(

@@ -20,9 +20,8 @@ import torch
 from conftest import toy_frame
 
 from workbench.config import TASK_NAMES, ConfigError, TrainConfig
-from workbench.data.instruct import Pairs, read_pairs
 from workbench.tasks import TASKS, get_task
-from workbench.tasks.lm_batching import (
+from workbench.tasks.causal_lm.batching import (
     IGNORE,
     LMCollator,
     LMEncoded,
@@ -32,6 +31,7 @@ from workbench.tasks.lm_batching import (
     render_prompt,
     scored_logits,
 )
+from workbench.tasks.causal_lm.data import Pairs, read_pairs
 
 TEMPLATE = (
     "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }} {% endfor %}"
@@ -299,7 +299,7 @@ def test_instruct_dataset_has_the_classifier_split(monkeypatch: pytest.MonkeyPat
     """tweets-sentiment-instruct: same cleaning and split as tweets-sentiment, as prompts."""
     from workbench.data import prepare_data
     from workbench.data.sources.builtin import TweetsSentiment
-    from workbench.tasks.causal_lm import CausalLM
+    from workbench.tasks.causal_lm.task import CausalLM
 
     real = TweetsSentiment.read
 
@@ -555,13 +555,11 @@ def test_cli_train_eval_explain_for_a_causal_lm_run(
 
 # ----------------------------------------------------------------------------- attribution
 def test_attribution_shapes_methods_and_shared_scale(lora_run: Path, tiny_llama_dir: str) -> None:
-    from workbench.attribution.llm import compare_base_tuned, explain_answer
-    from workbench.attribution.llm_html import comparison_html, shared_scale
-    from workbench.config import TrainConfig as Config
-    from workbench.tasks.lm_runs import load_run_lm
+    from workbench.runs import load_run
+    from workbench.tasks.causal_lm.attribution import compare_base_tuned, explain_answer
+    from workbench.tasks.causal_lm.attribution_html import comparison_html, shared_scale
 
-    config = Config.load(lora_run / "config.yaml")
-    model, tok = load_run_lm(lora_run, config)
+    model, tok = load_run(lora_run).load_model(adapter=True)
     for method in ("layer-ig", "feature-ablation"):
         e = explain_answer(model, tok, "great <i>flight</i> today", "positive", method, n_steps=4)
         assert e.words == ["great", "<i>flight</i>", "today"]
@@ -577,8 +575,8 @@ def test_attribution_shapes_methods_and_shared_scale(lora_run: Path, tiny_llama_
 
 
 def test_attribution_html_escapes_words_and_tokens() -> None:
-    from workbench.attribution.llm import LMExplanation
-    from workbench.attribution.llm_html import heatmap_html
+    from workbench.tasks.causal_lm.attribution import LMExplanation
+    from workbench.tasks.causal_lm.attribution_html import heatmap_html
 
     e = LMExplanation(
         prompt="<img src=x onerror=alert(1)>",
@@ -663,7 +661,7 @@ def test_workbench_trains_a_causal_lm_with_live_curves(tiny_llama_dir: str, tmp_
 
 def test_llm_vs_classifier_on_the_same_split(tmp_path: Path) -> None:
     from workbench.errors import RunError
-    from workbench.tasks.lm_runs import compare_with_classifier
+    from workbench.tasks.causal_lm.runs import compare_with_classifier
 
     lm, clf = tmp_path / "lm", tmp_path / "clf"
     lm.mkdir()

@@ -48,7 +48,7 @@ def leftovers(root: Path) -> list[str]:
 # ----------------------------------------------------------------------------- out of memory
 def oom_when(monkeypatch: pytest.MonkeyPatch, predicate: Any) -> dict[str, int]:
     """Make the loss raise torch.OutOfMemoryError for batches where ``predicate(batch, n)``."""
-    from workbench.tasks.text_classification import TextClassification
+    from workbench.tasks.text_classification.task import TextClassification
 
     real = TextClassification.loss
     calls = {"n": 0, "raised": 0}
@@ -201,8 +201,8 @@ def test_a_failing_checkpoint_write_is_reported_and_the_previous_checkpoint_stay
     last = load_checkpoint(folder / "last")
     assert last["state"]["step"] == 3 and "optimizer" in last
     # with the disk fixed, the run resumes from that checkpoint and completes
-    from workbench.training.run import RunHandle
-    from workbench.training.rundir import check_resumable
+    from workbench.runs.directory import check_resumable
+    from workbench.runs.handle import RunHandle
 
     monkeypatch.setattr(checkpoint, "save_file", real)
     config = TrainConfig.load(check_resumable(run_dir(cfg)) / "config.yaml")
@@ -237,8 +237,8 @@ def test_failing_write_between_renames_puts_the_old_checkpoint_back(
 
 
 def test_a_kill_between_the_renames_is_recovered_on_resume(tmp_path: Path) -> None:
+    from workbench.runs.directory import check_resumable
     from workbench.training.checkpoint import save_checkpoint
-    from workbench.training.rundir import check_resumable
 
     run = tmp_path / "run"
     save_checkpoint(run / "checkpoints" / "last", {"w": torch.ones(1)}, {"step": 7})
@@ -258,9 +258,9 @@ def test_a_crash_after_an_epoch_end_checkpoint_resumes_exactly(
     checkpoint it must not evaluate step 8 a second time (a doubled point on the curve, one
     more "bad" evaluation for early stopping) and must train on exactly as the run that never
     crashed (tolerances in tests/exact_resume.py)."""
-    from workbench.tasks.text_classification import TextClassification
-    from workbench.training.run import RunHandle
-    from workbench.training.rundir import check_resumable
+    from workbench.runs.directory import check_resumable
+    from workbench.runs.handle import RunHandle
+    from workbench.tasks.text_classification.task import TextClassification
 
     data = toy_frame()
     reference = tmp_path / "reference"
@@ -609,7 +609,7 @@ def test_a_second_ctrl_c_aborts_at_once_and_leaves_a_resumable_run(
     assert rc == 130, err
     assert "aborted" in err and f"resume with: workbench train --resume {run}" in err
     assert "Traceback" not in err and "FATAL" not in err
-    from workbench.training.rundir import check_resumable
+    from workbench.runs.directory import check_resumable
 
     assert check_resumable(run) == run
     proc = subprocess.run(

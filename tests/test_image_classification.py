@@ -412,7 +412,7 @@ def test_each_method_trains_what_it_should_and_nothing_else(
 def test_frozen_batch_norm_keeps_its_statistics_and_checkpoints_keep_trained_ones(
     tiny_dir: str, tmp_path: Path
 ) -> None:
-    from workbench.training.checkpoint import trainable_state
+    from workbench.models.weights import trainable_state
 
     before, after, model = _step_twice("head-only", tiny_dir, tmp_path)
     stats = [k for k in before if k.endswith("running_mean")]
@@ -559,9 +559,9 @@ def test_a_crashed_image_run_resumes_exactly(
     from exact_resume import assert_resumed_exactly
 
     from workbench import train
+    from workbench.runs.directory import check_resumable
+    from workbench.runs.handle import RunHandle
     from workbench.tasks.image_classification import ImageClassification
-    from workbench.training.run import RunHandle
-    from workbench.training.rundir import check_resumable
 
     cfg = tiny_config(
         tiny_dir, tmp_path / "reference", epochs=2.0, eval_every=3, lr=1e-2, dropout=0.3,

@@ -66,7 +66,7 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory, tiny_dir: str) -> Path:
     """One finished image run (4 steps): a random tiny model gets most digits wrong."""
-    from workbench.training import train
+    from workbench.runs import train
 
     out = tmp_path_factory.mktemp("runs") / "digits"
     handle = train(digits_config(out, model=tiny_dir), block=True)

@@ -205,7 +205,7 @@ def test_a_taken_out_dir_fails_cleanly_under_two_processes(
 _CRASH = """
 import sys
 
-from workbench.tasks.text_classification import TextClassification
+from workbench.tasks.text_classification.task import TextClassification
 
 real, calls = TextClassification.loss, {"n": 0}
 

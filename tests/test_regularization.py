@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from workbench import TrainConfig, train
-from workbench.training.run import RunHandle
+from workbench.runs.handle import RunHandle
 
 
 def _drift(model: torch.nn.Module, pretrained: dict[str, torch.Tensor]) -> float:
@@ -102,8 +102,8 @@ def _stop_at(cfg: TrainConfig, data: Any, step: int) -> RunHandle:
 def test_resume_with_l2sp_continues_exactly(tiny_config: TrainConfig, toy_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The anchors of a resumed run are the pretrained weights, not the resumed ones: every
     step after the resume point has the uninterrupted run's loss, and the weights end equal."""
+    from workbench.runs.directory import check_resumable
     from workbench.training.checkpoint import load_checkpoint
-    from workbench.training.rundir import check_resumable
 
     cfg = tiny_config.replace(epochs=2.0, l2sp=0.2, dropout=0.0, attention_dropout=0.0)
     straight = train(cfg.replace(out=str(tmp_path / "straight")), data=toy_data, block=True)
@@ -140,8 +140,8 @@ def test_early_stopping_waits_for_patience_bad_evaluations_in_a_row(
     weights (evaluation 4), not the last, are what is tested and exported."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from workbench.tasks.text_classification import TextClassification
-    from workbench.training.restore import model_from_checkpoint, pick_checkpoint
+    from workbench.runs.restore import model_from_checkpoint, pick_checkpoint
+    from workbench.tasks.text_classification.task import TextClassification
 
     real = TextClassification.evaluate
     val_losses = iter(SCRIPTED_VAL_LOSS)

@@ -158,7 +158,7 @@ def _trust(stage: str, other: str) -> dict[str, Any]:
 
 
 def _lm_explanation(prompt: str, answer: str, label: str) -> Any:
-    from workbench.attribution.llm import LMExplanation
+    from workbench.tasks.causal_lm.attribution import LMExplanation
 
     words = prompt.split() or [prompt]
     tokens = answer.split() or [answer]
@@ -254,7 +254,7 @@ def render_attribution_comparison(a: str, b: str, c: str) -> str:
 
 
 def render_lm_heatmap(a: str, b: str, c: str) -> str:
-    from workbench.attribution import llm_html
+    from workbench.tasks.causal_lm import attribution_html as llm_html
 
     es = [_lm_explanation(a, b, c), _lm_explanation(b, a, c)]
     return llm_html.page(llm_html.comparison_html(es), title=c)
@@ -482,7 +482,7 @@ HTML_WRITERS: dict[str, tuple[str, ...] | str] = {
         "attribution explanation + page",
         "attribution comparison + page",
     ),
-    "workbench/attribution/llm_html.py": ("causal-LM heatmap comparison + page",),
+    "workbench/tasks/causal_lm/attribution_html.py": ("causal-LM heatmap comparison + page",),
     "widgets/runs_panel.py": "fixed <b> title; run names and settings go through html.table "
     "(the 'runs table' and 'widgets.html.table' renderers)",
     "widgets/data_panel.py": "fixed <b> titles; texts, labels and columns go through "
@@ -810,7 +810,7 @@ EVIL_NAMES = [
 def test_a_run_directory_named_after_a_model_id_stays_in_the_runs_folder(
     model: str, tmp_path: Path
 ) -> None:
-    from workbench.training.rundir import create_run_dir
+    from workbench.runs.directory import create_run_dir
 
     runs = tmp_path / "runs"
     cfg = TrainConfig().replace(model=model, runs_dir=str(runs))
@@ -821,14 +821,14 @@ def test_a_run_directory_named_after_a_model_id_stays_in_the_runs_folder(
 
 @pytest.mark.parametrize("name", EVIL_NAMES + ["", "   "])
 def test_run_names_cannot_escape_the_runs_folder(name: str, tmp_path: Path) -> None:
-    from workbench.training.rundir import run_path
+    from workbench.runs.directory import run_path
 
     with pytest.raises(RunError, match="run name"):
         run_path(tmp_path / "runs", name)
 
 
 def test_a_plain_run_name_resolves_inside_the_runs_folder(tmp_path: Path) -> None:
-    from workbench.training.rundir import run_path
+    from workbench.runs.directory import run_path
 
     assert (
         run_path(tmp_path / "runs", "20261122-minilm-lora")
@@ -837,7 +837,7 @@ def test_a_plain_run_name_resolves_inside_the_runs_folder(tmp_path: Path) -> Non
 
 
 def test_a_symlinked_run_pointing_outside_is_refused(tmp_path: Path) -> None:
-    from workbench.training.rundir import run_path
+    from workbench.runs.directory import run_path
 
     outside = tmp_path / "outside"
     outside.mkdir()

@@ -124,7 +124,7 @@ def _cli(argv: list[str]) -> tuple[int, str, str]:
 def test_a_task_trains_tests_exports_reloads_predicts_and_explains(
     name: str, tmp_path: Path
 ) -> None:
-    from workbench.training import train
+    from workbench.runs import train
     from workbench.training.session import prepare_task_data
 
     task, row = get_task(name), ROWS[name]

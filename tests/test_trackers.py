@@ -1,4 +1,4 @@
-"""Experiment trackers (``report_to``, ``workbench/training/trackers.py``): every value is
+"""Experiment trackers (``report_to``, ``workbench/runs/trackers.py``): every value is
 read back from each tracker's own local store — TensorBoard event files, an MLflow SQLite
 database, trackio's local database — and compared with the run's events and summary."""
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from workbench.config import ConfigError, TrainConfig
-from workbench.training import train
+from workbench.runs import train
 
 
 def _run(tiny_config: TrainConfig, toy_data: Any, *names: str) -> Any:

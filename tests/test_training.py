@@ -96,7 +96,7 @@ def test_train_returns_at_once_and_pause_resume_stop_work(
 def test_nan_loss_fails_the_run_with_advice(
     tiny_config: TrainConfig, toy_data, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from workbench.tasks.text_classification import TextClassification
+    from workbench.tasks.text_classification.task import TextClassification
 
     real = TextClassification.loss
     calls = {"n": 0}
@@ -135,8 +135,8 @@ def uninterrupted(tiny_bert_dir: str, tmp_path_factory: pytest.TempPathFactory) 
 def resume(run: Path) -> None:
     """Continue ``run`` as ``--resume`` does; a DataFrame source is not in config.yaml, so it
     is passed again, like the user would."""
-    from workbench.training.run import RunHandle
-    from workbench.training.rundir import check_resumable
+    from workbench.runs.directory import check_resumable
+    from workbench.runs.handle import RunHandle
 
     resumed = RunHandle(TrainConfig.load(check_resumable(run) / "config.yaml"), run)
     resumed.start(toy_frame(), block=True)
@@ -245,7 +245,7 @@ def stop_at(cfg: TrainConfig, data, step: int):  # type: ignore[no-untyped-def]
     Stop is pressed from inside the worker (the step event), so the run always stops at
     exactly that step boundary: no race with a polling test thread.
     """
-    from workbench.training.run import RunHandle
+    from workbench.runs.handle import RunHandle
 
     handle = RunHandle(cfg.resolved())
     emit = handle.log.emit
@@ -264,7 +264,7 @@ def test_stop_before_the_first_step_neither_tests_nor_exports(
     tiny_config: TrainConfig, toy_data, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     """Stopped while loading: the untrained model is not presented as the run's result."""
-    from workbench.training.run import RunHandle
+    from workbench.runs.handle import RunHandle
 
     handle = RunHandle(tiny_config.replace(out=str(tmp_path / "early")).resolved())
     emit = handle.log.emit

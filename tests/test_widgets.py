@@ -479,8 +479,8 @@ def test_data_panel_shows_the_instruct_builtin_as_escaped_pairs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from workbench import cache
-    from workbench.data.instruct import InstructData
     from workbench.data.sources.builtin import TweetsSentiment
+    from workbench.tasks.causal_lm.data import InstructData
     from workbench.training.session import prepare_task_data
 
     real = TweetsSentiment.read

@@ -22,9 +22,8 @@ from typing import Any
 from workbench.errors import RunError
 from workbench.methods import get_method
 from workbench.models.loading import quiet_transformers
-from workbench.runs import Run, list_runs, load_run
+from workbench.runs import Run, RunHandle, list_runs, load_run
 from workbench.tasks import get_task
-from workbench.training import RunHandle
 
 PICKS = ("misclassified", "most confident", "least confident", "random", "typed text")
 

@@ -70,7 +70,7 @@ class DataPanel(w.VBox):
 
     ``data`` is the task's prepared data after **Load data** (None before, and after a
     task switch): :class:`~workbench.data.PreparedData`,
-    :class:`~workbench.data.instruct.InstructData` or an image task's ``ImageData``; what
+    :class:`~workbench.tasks.causal_lm.data.InstructData` or an image task's ``ImageData``; what
     is shown of it is the task's :meth:`~workbench.tasks.base.Task.data_view`.
     ``source()`` is what training should read (the DataFrame passed in, or None for
     ``config.data.dataset``).

@@ -179,7 +179,7 @@ class EvaluatePanel(w.VBox):
 
     def _show_lm(self, view: Any, summary: dict[str, Any]) -> None:
         """Perplexity, exact match, and the greedy answers before vs after fine-tuning."""
-        from workbench.tasks.lm_runs import read_generations
+        from workbench.tasks.causal_lm.runs import read_generations
 
         self._clear("")
         where = f" · {view.run_dir}" if view.run_dir else ""

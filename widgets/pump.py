@@ -26,7 +26,7 @@ from typing import Any
 
 from widgets.live import RunState
 from workbench.diagnostics import detect_overfitting
-from workbench.training import RunHandle
+from workbench.runs import RunHandle
 
 INTERVAL = 0.2  # seconds between ticks: 5 Hz, HF's NotebookProgressCallback rate
 

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.config import TrainConfig
-from workbench.runs import Run, load_run
-from workbench.training import RunHandle
+from workbench.runs import Run, RunHandle, load_run
 
 _lock = threading.Lock()
 _handles: list[RunHandle] = []  # oldest first

@@ -186,7 +186,7 @@ def evaluation_report(source: Any, mistakes: int = 8) -> EvaluationReport:
     metrics = html.table([{"metric": k, "value": summary.get(k)} for k in keys if k in summary])
     per_class = summary.get("test_per_class") or {}
     if lm:
-        from workbench.tasks.lm_runs import read_generations
+        from workbench.tasks.causal_lm.runs import read_generations
 
         rows = read_generations(view.run_dir) if view.run_dir else []
         answers = html.table(

@@ -38,7 +38,7 @@ from widgets.form import ConfigForm
 from widgets.live import RunState
 from widgets.pump import RunPump
 from workbench.methods import METHODS
-from workbench.training import RunHandle, train
+from workbench.runs import RunHandle, train
 
 #: Settings that a running loop accepts, by name (their metadata says ``restart=False``).
 LIVE_SETTERS: dict[str, Callable[[RunHandle, Any], None]] = {
@@ -71,9 +71,12 @@ class TrainPanel(w.VBox):
         form: ConfigForm | None = None,
         attach: Any = None,
         max_points: int = 2000,
+        train_options: dict[str, Any] | None = None,
     ) -> None:
         self.form = form or ConfigForm(config)
         self._data = data
+        # more keyword arguments for workbench.train: callbacks=[TrainerCallback …], parts=
+        self.train_options = dict(train_options or {})
         self.max_points = max_points
         self.handle: RunHandle | None = None
         self.run_dir: Path | None = None  # the attached run directory (a finished run)
@@ -136,7 +139,7 @@ class TrainPanel(w.VBox):
             self.form.say(problem or "invalid settings", True)
             return None
         try:
-            handle = train(config, data=self.source())
+            handle = train(config, data=self.source(), **self.train_options)
         except Exception as err:  # shown in the panel, never a traceback in the output
             self.form.say(f"{type(err).__name__}: {err}", True)
             return None

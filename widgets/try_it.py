@@ -21,7 +21,7 @@ import ipywidgets as w
 from widgets import html
 from widgets.registry import resolve
 from workbench.tasks import get_task
-from workbench.tasks.generation import TRY_IT_TOKENS
+from workbench.tasks.causal_lm.generation import TRY_IT_TOKENS
 
 NEXT = "Change the prompt or the run, then click Generate again."
 
@@ -71,7 +71,7 @@ class TryItBox(w.VBox):
 
     # -- the worker ------------------------------------------------------------
     def _work(self, prompt: str) -> None:
-        from workbench.tasks.generation import stream_answer
+        from workbench.tasks.causal_lm.generation import stream_answer
 
         last = 0.0
 
@@ -107,9 +107,9 @@ class TryItBox(w.VBox):
         if view.run_dir is None or view.config is None:
             raise ValueError("no model yet: click Train for a causal-lm run (Train tab) first")
         if self._loaded is None or self._loaded[0] != view.run_dir:
-            from workbench.tasks.lm_runs import load_run_lm
+            from workbench.runs import load_run
 
-            model, tokenizer = load_run_lm(view.run_dir, view.config)
+            model, tokenizer = load_run(view.run_dir).load_model(adapter=True)
             self._loaded = (view.run_dir, model, tokenizer)
         return self._loaded[1], self._loaded[2]
 

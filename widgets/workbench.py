@@ -60,7 +60,7 @@ from widgets.runs_panel import RunsPanel
 from widgets.sweep_panel import SweepPanel
 from widgets.train_panel import TrainPanel
 from workbench.config import ConfigError, TrainConfig
-from workbench.training import RunHandle
+from workbench.runs import RunHandle
 
 TITLES = ("Data", "Model", "Hyperparameters", "Train", "Evaluate", "Explain", "Runs", "Sweep")
 MODEL_TAB, TRAIN_TAB, EVALUATE_TAB, EXPLAIN_TAB, RUNS_TAB, SWEEP_TAB = 1, 3, 4, 5, 6, 7

@@ -18,8 +18,7 @@ from workbench.config import (
     TrainConfig,
 )
 from workbench.errors import DataError, ModelError, RunError, UserError
-from workbench.runs import Run, list_runs, load_run
-from workbench.training import RunHandle, train
+from workbench.runs import Run, RunHandle, list_runs, load_run, train
 
 __all__ = [
     "ConfigError",

@@ -41,7 +41,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from workbench.training import train
+    from workbench.runs import train
 
     handle = train(resume=args.resume) if args.resume else train(config_from_args(args))
     try:
@@ -120,7 +120,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def demo_baseline(handle: Any, summary: dict[str, Any]) -> None:
     """Print the fine-tune next to TF-IDF + logistic regression on the same split."""
     from workbench.baseline import tfidf_baseline
-    from workbench.training.rundir import write_json
+    from workbench.runs.directory import write_json
 
     base = tfidf_baseline(handle.session.data, handle.config.optim.seed)
     summary["baseline_tfidf"] = base

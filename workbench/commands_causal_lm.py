@@ -29,7 +29,7 @@ def print_lm_summary(summary: dict[str, Any], run_dir: Any) -> None:
 
 
 def print_generations(run_dir: Path, width: int = 34) -> None:
-    from workbench.tasks.lm_runs import read_generations
+    from workbench.tasks.causal_lm.runs import read_generations
 
     rows = read_generations(run_dir)
     if not rows:
@@ -47,9 +47,10 @@ def _cut(text: str, n: int) -> str:
 
 
 def eval_lm_run(run: Any, as_json: bool, compare_with: str | None = None) -> int:
-    from workbench.tasks.lm_runs import compare_with_classifier, evaluate_run_lm
+    from workbench.tasks.causal_lm.runs import compare_with_classifier, evaluate_run_lm
 
-    metrics = evaluate_run_lm(run.path, run.config)
+    model, tokenizer = run.load_model()
+    metrics = evaluate_run_lm(model, tokenizer, run.config)
     if compare_with:
         metrics["classifier_comparison"] = compare_with_classifier(
             run.path, Path(compare_with).expanduser()
@@ -79,9 +80,12 @@ def eval_lm_run(run: Any, as_json: bool, compare_with: str | None = None) -> int
 
 def explain_lm_run(args: argparse.Namespace) -> int:
     """Attribute a causal-LM run's answer to the prompt's words (base vs fine-tuned)."""
-    from workbench.attribution.llm import LLM_METHODS, compare_base_tuned, explain_answer
-    from workbench.attribution.llm_html import save_lm_html
-    from workbench.tasks.lm_runs import load_run_lm
+    from workbench.tasks.causal_lm.attribution import (
+        LLM_METHODS,
+        compare_base_tuned,
+        explain_answer,
+    )
+    from workbench.tasks.causal_lm.attribution_html import save_lm_html
 
     method = "layer-ig" if args.method in (None, "layer-ig") else args.method
     if method not in LLM_METHODS:
@@ -101,7 +105,7 @@ def explain_lm_run(args: argparse.Namespace) -> int:
         raise UserError(
             f"run {run.path} is a {run.config.model.task} run; use --text, not --prompt"
         )
-    model, tokenizer = load_run_lm(run.path, run.config)
+    model, tokenizer = run.load_model(adapter=True)  # base + adapter: both can be explained
     if hasattr(model, "disable_adapter"):
         explanations = compare_base_tuned(model, tokenizer, prompt, args.answer, method)
     else:
@@ -127,10 +131,9 @@ def explain_lm_run(args: argparse.Namespace) -> int:
 
 def predict_lm_run(run: Any, texts: list[str], as_json: bool) -> int:
     """Greedy answers of a causal-LM run's fine-tuned model, one per prompt."""
-    from workbench.tasks.generation import generate_answers
-    from workbench.tasks.lm_runs import load_run_lm
+    from workbench.tasks.causal_lm.generation import generate_answers
 
-    model, tokenizer = load_run_lm(run.path, run.config, use_adapter=False)
+    model, tokenizer = run.load_model()
     prompts = [[{"role": "user", "content": t}] for t in texts]
     answers = generate_answers(model, tokenizer, prompts, max_new_tokens=48)
     rows = [{"prompt": t, "answer": a} for t, a in zip(texts, answers, strict=True)]

@@ -445,6 +445,43 @@ class RunConfig:
         _check(self)
 
 
+class ConfigRules(typing.Protocol):
+    """What a config asks of the method and task registries, which sit above this module
+    (they import it). ``workbench.tasks`` installs its implementation on import
+    (:func:`install_rules`); ``import workbench`` always imports it."""
+
+    def validate(self, config: TrainConfig) -> None:
+        """The method's and the task's own checks; ConfigError when one fails."""
+
+    def default_lr(self, task: str, method: str) -> float:
+        """The peak learning rate ``method`` gets on ``task`` when ``lr`` is left empty."""
+
+    def fill_task_defaults(self, nested: dict[str, dict[str, Any]], given: set[str]) -> None:
+        """Put the task's default model/dataset in place of another task's that the user
+        did not choose (``nested`` is ``{section: {field: value}}``; ``given``: chosen)."""
+
+    def implied_task(self, model: str, dataset: str) -> str | None:
+        """The task a model or dataset implies (a causal LM, a chat file), if any;
+        ConfigError when the two imply different tasks."""
+
+    def method_settings(self) -> dict[str, tuple[str, ...]]:
+        """Each method's own knobs (``{"lora": ("lora_r", …), …}``)."""
+
+
+_RULES: list[ConfigRules] = []
+
+
+def install_rules(implementation: ConfigRules) -> None:
+    """Use ``implementation`` from now on (``workbench.tasks`` calls this on import)."""
+    _RULES[:] = [implementation]
+
+
+def rules() -> ConfigRules:
+    if not _RULES:  # only when a module imports workbench.config without the package
+        raise RuntimeError("the task registry is not loaded: import workbench first")
+    return _RULES[0]
+
+
 SECTIONS: dict[str, type] = {
     "data": DataConfig,
     "model": ModelConfig,
@@ -465,13 +502,7 @@ class TrainConfig:
     run: RunConfig = field(default_factory=RunConfig)
 
     def __post_init__(self) -> None:
-        from workbench.methods import get_method
-
-        method = get_method(self.model.method)
-        method.validate(self)
-        from workbench.tasks import get_task
-
-        get_task(self.model.task).validate(self)
+        rules().validate(self)  # the method's and the task's own checks
 
     # -- derived views -------------------------------------------------------
     def to_dict(self) -> dict[str, dict[str, Any]]:
@@ -502,7 +533,7 @@ class TrainConfig:
             else:
                 _place(nested, key, value)
         given = {k for values in nested.values() for k in values}
-        _fill_task_defaults(nested, given)
+        rules().fill_task_defaults(nested, given)
         if "task" not in nested["model"]:
             _fill_implied_task(nested)
         sections = {name: SECTIONS[name](**values) for name, values in nested.items()}
@@ -538,7 +569,7 @@ class TrainConfig:
         for key, value in flat.items():
             section = section_of(key)
             merged[section][key] = value
-        _fill_task_defaults(merged, set(flat))
+        rules().fill_task_defaults(merged, set(flat))
         if "task" not in flat and ("model" in flat or "dataset" in flat):
             _fill_implied_task(merged)
         out = TrainConfig.from_dict(merged)
@@ -550,65 +581,28 @@ class TrainConfig:
 
     def resolved(self) -> TrainConfig:
         """Fill fields left empty on purpose (e.g. ``lr``) with their method default."""
-        from workbench.tasks import get_task
-
         if self.optim.lr is None:
-            return self.replace(lr=get_task(self.model.task).default_lr(self.model.method))
+            return self.replace(lr=rules().default_lr(self.model.task, self.model.method))
         return self
-
-
-def _fill_task_defaults(nested: dict[str, dict[str, Any]], given: set[str]) -> None:
-    """A task's default model and dataset stand in for a catalog model or built-in dataset
-    of another task that the user did not choose (``--task image-classification`` alone
-    gets efficientnet-lite0 on fashion-mnist, not the text default minilm-l6).
-
-    The task is the one given, else the one the given model or dataset implies. A task
-    without defaults (causal-lm) leaves everything as it is.
-    """
-    from workbench.tasks import TASKS
-    from workbench.tasks.inference import dataset_implies, model_implies
-
-    task = nested["model"].get("task") if "task" in given else None
-    for key, section, implies in (
-        ("dataset", "data", dataset_implies),
-        ("model", "model", model_implies),
-    ):
-        found = implies(nested[section][key]) if key in given and task is None else None
-        task = found.task if found is not None else task
-    if task not in TASKS:
-        return
-    defaults = TASKS[task].defaults
-    for key, section, implies in (
-        ("model", "model", model_implies),
-        ("dataset", "data", dataset_implies),
-    ):
-        current = nested[section].get(key, getattr(SECTIONS[section], key))
-        found = implies(current)
-        unfit = found is not None and found.firm and found.task != task
-        if key in defaults and key not in given and unfit:
-            nested[section][key] = defaults[key]
 
 
 def _fill_implied_task(nested: dict[str, dict[str, Any]]) -> None:
     """Set ``task`` to the one the model and dataset imply, if any; ConfigError when the
     two imply different tasks."""
-    from workbench.tasks.inference import implied_task
-
     model = nested["model"].get("model", ModelConfig.model)
     dataset = nested["data"].get("dataset", DataConfig.dataset)
-    implied = implied_task(model, dataset)
+    implied = rules().implied_task(model, dataset)
     if implied is not None:
-        nested["model"]["task"] = implied.task
+        nested["model"]["task"] = implied
 
 
 def _check_method_knobs(method: str, given: typing.Iterable[str]) -> None:
     """Refuse a knob of another adaptation method set together with ``method`` (``lora_r``
     with a full fine-tune): the run would silently ignore it."""
-    from workbench.methods import METHODS as REGISTRY
-
-    own = set(REGISTRY[method].settings) if method in REGISTRY else set()
+    knobs = rules().method_settings()
+    own = set(knobs.get(method, ()))
     for name in given:
-        users = [m for m, impl in REGISTRY.items() if name in impl.settings]
+        users = [m for m, settings in knobs.items() if name in settings]
         if users and name not in own:
             raise ConfigError(
                 f"{name} applies only to method {' or '.join(users)}, but method is "

@@ -139,7 +139,7 @@ def run_variants(
     RunError
         When a run fails; the message names the variant and the run's error.
     """
-    from workbench.training import train
+    from workbench.runs import train
 
     auto = base.optim.eval_every == auto_eval_every(base)
     configs = {}

@@ -24,6 +24,7 @@ from typing import Any
 
 from workbench.config import TrainConfig
 from workbench.errors import UserError
+from workbench.runs.directory import write_json
 from workbench.sweeps.spec import SweepSpec
 from workbench.sweeps.storage import (
     CONTROL_ATTR,
@@ -33,7 +34,6 @@ from workbench.sweeps.storage import (
 )
 from workbench.sweeps.worker import SweepWorker, trial_dir
 from workbench.training.events import EventLog
-from workbench.training.rundir import write_json
 
 STATUSES = ("idle", "running", "paused", "stopped", "completed", "failed")
 

@@ -19,6 +19,7 @@ import yaml
 
 from workbench.config import ConfigError, TrainConfig
 from workbench.errors import RunError
+from workbench.runs.directory import slug
 from workbench.sweeps.handle import SweepHandle
 from workbench.sweeps.spec import SweepSpec, changes_between, make_spec
 from workbench.sweeps.storage import (
@@ -31,7 +32,6 @@ from workbench.sweeps.storage import (
     is_url,
     open_storage,
 )
-from workbench.training.rundir import slug
 
 SPEC_FILE = "sweep.yaml"
 

@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import DataError, ModelError, RunError, StorageError
+from workbench.runs import RunHandle, train
 from workbench.sweeps.spec import SweepSpec
 from workbench.sweeps.storage import CONTROL_ATTR
-from workbench.training import RunHandle, train
 from workbench.training.events import read_events
 from workbench.training.memory import memory_in_use
 

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from workbench.config import ConfigError, install_rules
 from workbench.tasks.base import Task, metric_key
-from workbench.tasks.causal_lm import CausalLM
+from workbench.tasks.causal_lm.task import CausalLM
 from workbench.tasks.image_classification import ImageClassification
-from workbench.tasks.text_classification import TextClassification, classification_metrics
+from workbench.tasks.rules import RegistryRules
+from workbench.tasks.text_classification.task import TextClassification, classification_metrics
 
 TASKS: dict[str, Task] = {
     t.name: t for t in (TextClassification(), CausalLM(), ImageClassification())
 }
+install_rules(RegistryRules(TASKS))  # configs are checked and completed by these tasks
 
 
 def get_task(name: str) -> Task:
     """The registered task called ``name``; a fix-it error for unknown names."""
-    from workbench.config import ConfigError
-
     try:
         return TASKS[name]
     except KeyError:

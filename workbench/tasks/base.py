@@ -97,7 +97,7 @@ class Task:
     #: column pickers (a table of texts and labels).
     raw_preview: ClassVar[bool] = False
 
-    #: The model card's Hub ``pipeline_tag`` and ``library_name`` (``workbench.training.card``).
+    #: The model card's Hub ``pipeline_tag`` and ``library_name`` (``workbench.runs.card``).
     card_pipeline_tag: ClassVar[str] = ""
     card_library: ClassVar[str] = "transformers"
 
@@ -224,6 +224,12 @@ class Task:
         """``(model, preprocessor)`` of an exported ``model/`` folder in eval mode; None
         where it is a transformers folder that the shared loader (:mod:`workbench.runs`)
         reads."""
+        return None
+
+    def load_with_adapter(self, run_dir: Path, cfg: TrainConfig) -> tuple[Any, Any] | None:
+        """``(PeftModel, preprocessor)``: the pretrained model with the run's ``adapter/``
+        (``Run.load_model(adapter=True)``), where the task compares base and fine-tuned;
+        None to use the merged ``model/``."""
         return None
 
     def predict(

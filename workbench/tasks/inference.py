@@ -224,7 +224,7 @@ def _first_record_keys(path: Path) -> list[str] | None:
 
 def _instruct_columns(columns: list[str]) -> str | None:
     """Which instruction-data columns are there (as ``_pairs_from_frame`` matches them)."""
-    from workbench.data.instruct import PROMPT_COLUMNS
+    from workbench.tasks.causal_lm.data import PROMPT_COLUMNS
 
     names = {c.strip().lower() for c in columns}
     if "messages" in names:

@@ -1,6 +1,9 @@
-"""The training engine: ``train(config)`` returns a :class:`RunHandle` (worker thread)."""
+"""The training engine: a session (data, model, optimizer, loaders), the loop, checkpoints.
+
+A run wraps it in a worker thread: ``workbench.runs.train(config)`` returns a
+:class:`~workbench.runs.RunHandle`.
+"""
 
 from workbench.training.control import Control
-from workbench.training.run import STATUSES, RunHandle, train
 
-__all__ = ["STATUSES", "Control", "RunHandle", "train"]
+__all__ = ["Control"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,18 +19,12 @@ from torch.utils.data import DataLoader
 from workbench.cache import cached, file_stamp, recording, source_stamp
 from workbench.coach import Finding, preflight, raise_errors
 from workbench.config import ConfigError, TrainConfig
+from workbench.data.samplers import GroupedBatchSampler, SortedBatchSampler, padding_waste
 from workbench.methods import count_parameters
 from workbench.regularization import Regularizer, build_regularizers
 from workbench.regularization.l2sp import anchored_parameters, attach_l2sp, l2sp_group
 from workbench.schedules import lr_lambda
 from workbench.tasks import Task, get_task
-from workbench.training.batching import (
-    Encoded,
-    GroupedBatchSampler,
-    PadCollator,  # noqa: F401 - TextClassification.collator looks it up here (bench swaps it)
-    SortedBatchSampler,
-    padding_waste,
-)
 from workbench.training.faults import enable_gradient_checkpointing
 
 
@@ -66,7 +61,7 @@ class Session:
     train_loader: Any
     val_loader: Any
     test_loader: Any
-    encoded: dict[str, Encoded]  # or the task's own encoded splits (same ``lengths``)
+    encoded: dict[str, Any]  # the task's encoded splits, each with ``lengths``
     regularizers: list[Regularizer]
     steps_per_epoch: int
     total_steps: int
@@ -282,8 +277,26 @@ def run_preflight(
     )
 
 
-def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Session:
+@dataclass(frozen=True)
+class EngineParts:
+    """Stand-ins for parts :func:`build_session` makes, passed in through
+    ``train(..., parts=EngineParts(...))``: each wraps what the engine built and returns
+    what the run uses instead. For measuring the engine without editing it (the benchmark
+    records every batch it forms and tries another AdamW over the same parameter groups).
+
+    ``collator(collate)``: the task's collate function → the one the loaders use.
+    ``optimizer(optimizer, config)``: the optimizer built for the model → the one stepped.
+    """
+
+    collator: Callable[[Any], Any] | None = None
+    optimizer: Callable[[torch.optim.Optimizer, TrainConfig], torch.optim.Optimizer] | None = None
+
+
+def build_session(
+    cfg: TrainConfig, source: Any = None, log: Any = None, parts: EngineParts | None = None
+) -> Session:
     """Prepare data, model, optimizer, schedule and loaders for ``cfg`` (already resolved)."""
+    parts = parts or EngineParts()
     note = log.emit if log is not None else (lambda *a, **k: None)
     task = get_task(cfg.model.task)
     accelerator = make_accelerator(cfg)
@@ -304,6 +317,8 @@ def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Sess
     trainable, total = count_parameters(model)
     encoded = task.encode(tokenizer, data, cfg)
     collate = task.collator(tokenizer)
+    if parts.collator is not None:
+        collate = parts.collator(collate)
     sampler = GroupedBatchSampler(
         encoded["train"].lengths,
         cfg.optim.batch_size,
@@ -326,7 +341,9 @@ def build_session(cfg: TrainConfig, source: Any = None, log: Any = None) -> Sess
         )
         for s in ("val", "test")
     ]
-    optimizer = build_optimizer(model, cfg, accelerator.device)
+    optimizer: torch.optim.Optimizer = build_optimizer(model, cfg, accelerator.device)
+    if parts.optimizer is not None:
+        optimizer = parts.optimizer(optimizer, cfg)
     model, optimizer, train_loader, val_loader, test_loader = accelerator.prepare(
         model, optimizer, train_loader, *eval_loaders
     )

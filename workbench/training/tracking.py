@@ -9,8 +9,9 @@ from typing import Any
 
 import torch
 
+from workbench.models.weights import trainable_state
 from workbench.tasks.base import metric_key
-from workbench.training.checkpoint import save_checkpoint, trainable_state
+from workbench.training.checkpoint import save_checkpoint
 from workbench.training.events import EventLog
 from workbench.training.loop import Hooks
 from workbench.training.pinned import PinnedExamples

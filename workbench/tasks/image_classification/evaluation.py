@@ -1,6 +1,6 @@
 """Evaluate an image classifier: metrics, per-image predictions, the misclassified ones.
 
-Metrics are the text classifier's (:func:`~workbench.tasks.text_classification.
+Metrics are the text classifier's (:func:`~workbench.tasks.text_classification.task.
 classification_metrics`: loss, accuracy, macro-F1, per-class precision/recall/F1, confusion
 matrix), computed from logits gathered in dataset order. ``test_predictions.jsonl`` has one
 line per test image: where the image is (a file path, or ``dataset#row`` for a built-in),
@@ -58,7 +58,7 @@ def evaluate_images(
     model: torch.nn.Module, loader: Any, labels: list[str], accelerator: Any = None
 ) -> dict[str, Any]:
     """Metrics on ``loader`` plus ``probs`` ``(examples, classes)`` in dataset order."""
-    from workbench.tasks.text_classification import classification_metrics
+    from workbench.tasks.text_classification.task import classification_metrics
 
     out = predict_logits(model, loader, accelerator)
     metrics = classification_metrics(out["logits"], out["labels"], labels)

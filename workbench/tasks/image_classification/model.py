@@ -247,7 +247,7 @@ def load_model_folder(
 
 def save_model(model: ImageClassifier, folder: Path, card: str = "") -> None:
     """``config.json`` + ``model.safetensors`` (+ ``README.md`` when ``card`` is given; a
-    run's export gets the model card of :mod:`workbench.training.card` after it ends)."""
+    run's export gets the model card of :mod:`workbench.runs.card` after it ends)."""
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -320,7 +320,7 @@ def _build(
 def export(s: Session, run_dir: Path, summary: dict[str, Any]) -> None:
     """``model/``: the fine-tuned model with any LoRA adapters merged in (this task's format,
     with a model card); ``adapter/``: the peft adapter alone, for LoRA runs."""
-    from workbench.training.checkpoint import write_dir
+    from workbench.models.weights import write_dir
 
     model = s.accelerator.unwrap_model(s.model)
     if get_method(s.config.model.method).uses_peft:
@@ -330,5 +330,5 @@ def export(s: Session, run_dir: Path, summary: dict[str, Any]) -> None:
     else:
         merged = model
     # model/README.md, the model card, is written after the coach's diagnosis
-    # (workbench.training.card, for every task)
+    # (workbench.runs.card, for every task)
     write_dir(run_dir / "model", lambda d: save_model(merged, d))

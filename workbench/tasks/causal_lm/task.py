@@ -1,8 +1,8 @@
 """Causal-LM instruction tuning: learn to generate the response to a prompt.
 
-Data are prompt → response pairs (:mod:`workbench.data.instruct`), rendered with the
+Data are prompt → response pairs (:mod:`workbench.tasks.causal_lm.data`), rendered with the
 model's chat template when it has one. The loss is next-token cross-entropy on the
-response tokens only (:mod:`workbench.tasks.lm_batching`). Evaluation reports held-out
+response tokens only (:mod:`workbench.tasks.causal_lm.batching`). Evaluation reports held-out
 loss, perplexity ``exp(loss)``, and exact-match accuracy: the share of examples whose
 whole response (end token included) is the model's greedy prediction at every position.
 With teacher forcing that is one forward pass, and it equals "greedy decoding reproduces
@@ -26,11 +26,10 @@ import torch
 import torch.nn.functional as F
 
 from workbench.cache import cached, folder_stamp
-from workbench.data.instruct import InstructData, Pairs, derive_pairs, read_pairs
 from workbench.methods import get_method
 from workbench.models import load_tokenizer, resolve_model
 from workbench.tasks.base import DataView, Task, check_catalog_task
-from workbench.tasks.lm_batching import (
+from workbench.tasks.causal_lm.batching import (
     LMCollator,
     answer_mask,
     encode_pairs,
@@ -39,6 +38,7 @@ from workbench.tasks.lm_batching import (
     pack,
     scored_logits,
 )
+from workbench.tasks.causal_lm.data import InstructData, Pairs, derive_pairs, read_pairs
 
 if TYPE_CHECKING:
     from workbench.config import TrainConfig
@@ -89,14 +89,14 @@ class CausalLM(Task):
         classification source, with the source's own (auto-detected) columns; a pair file
         reads only ``drop_duplicates`` and the split settings."""
         from workbench.data.sources import builtin_dataset
-        from workbench.tasks.lm_views import PAIR_FIELDS
+        from workbench.tasks.causal_lm.views import PAIR_FIELDS
 
         if dataset is not None and getattr(builtin_dataset(dataset), "derived_from", None):
             return super().data_fields(dataset) - {"text_column", "label_column"}
         return set(PAIR_FIELDS)
 
     def data_view(self, data: InstructData) -> DataView:
-        from workbench.tasks.lm_views import pairs_view
+        from workbench.tasks.causal_lm.views import pairs_view
 
         return pairs_view(data)
 
@@ -218,12 +218,22 @@ class CausalLM(Task):
         starts = (batch["position_ids"] == 0) & batch["attention_mask"].bool()
         return int(starts.sum())
 
+    def load_exported(self, folder: Path) -> tuple[torch.nn.Module, Any] | None:
+        from workbench.tasks.causal_lm.runs import load_merged
+
+        return load_merged(folder)
+
+    def load_with_adapter(self, run_dir: Path, cfg: TrainConfig) -> tuple[Any, Any] | None:
+        from workbench.tasks.causal_lm.runs import load_with_adapter
+
+        return load_with_adapter(run_dir, cfg)
+
     def evaluate(self, s: Session, loader: Any) -> dict[str, Any]:
         return lm_metrics(s.model, loader, s.accelerator, self, _split_of(s, loader))
 
     def finish(self, s: Session, run_dir: Path, summary: dict[str, Any], log: Any) -> None:
         from workbench.models.loading import quiet_transformers
-        from workbench.training.finish import export_model
+        from workbench.tasks.export import export_model
 
         log.emit("status", status="running", message="testing the best checkpoint")
         test = self.evaluate(s, s.test_loader)
@@ -252,7 +262,11 @@ class CausalLM(Task):
 
     def generation_table(self, s: Session, n: int = GENERATION_PROMPTS) -> list[dict[str, Any]]:
         """Greedy answers to the first ``n`` test prompts, before and after fine-tuning."""
-        from workbench.tasks.generation import base_model_of, comparison_rows, generate_answers
+        from workbench.tasks.causal_lm.generation import (
+            base_model_of,
+            comparison_rows,
+            generate_answers,
+        )
 
         test: Pairs = s.data.test
         prompts, refs = test.prompts[:n], test.responses[:n]

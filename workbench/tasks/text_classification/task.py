@@ -135,7 +135,7 @@ class TextClassification(Task):
         return model, tokenizer
 
     def encode(self, tokenizer: Any, data: PreparedData, cfg: TrainConfig) -> dict[str, Any]:
-        from workbench.training.batching import encode
+        from workbench.tasks.text_classification.batching import encode
 
         return {
             name: encode(tokenizer, split.texts, split.labels, cfg.model.max_length)
@@ -143,11 +143,10 @@ class TextClassification(Task):
         }
 
     def collator(self, tokenizer: Any) -> Any:
-        # Looked up on the session module at call time: bench/arms.py swaps it to record batches.
-        from workbench.training import session
+        from workbench.tasks.text_classification.batching import PadCollator
 
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        return session.PadCollator(pad_id)
+        return PadCollator(pad_id)
 
     def loss(self, outputs: Any, batch: dict[str, torch.Tensor], **options: Any) -> torch.Tensor:
         # Cross-entropy in fp32 whatever the autocast dtype: (batch, classes) logits are tiny.
@@ -159,13 +158,13 @@ class TextClassification(Task):
         return classification_metrics(logits, labels, label_names)
 
     def evaluate(self, s: Session, loader: Any) -> dict[str, Any]:
-        from workbench.training.evaluation import evaluate
+        from workbench.tasks.text_classification.evaluation import evaluate
 
         return evaluate(s.model, loader, s.accelerator, self, s.data.labels)
 
     def finish(self, s: Session, run_dir: Path, summary: dict[str, Any], log: Any) -> None:
         from workbench.models.loading import quiet_transformers
-        from workbench.training.finish import export_model
+        from workbench.tasks.export import export_model
 
         log.emit("status", status="running", message="testing the best checkpoint")
         test = self.evaluate(s, s.test_loader)

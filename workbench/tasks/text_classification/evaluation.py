@@ -1,6 +1,6 @@
 """Evaluate a classifier on a prepared loader: metrics plus per-example predictions in order.
 
-The causal-LM task evaluates with its own :func:`workbench.tasks.causal_lm.lm_metrics`.
+The causal-LM task evaluates with its own :func:`workbench.tasks.causal_lm.task.lm_metrics`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 if TYPE_CHECKING:
-    from workbench.tasks.text_classification import TextClassification
+    from workbench.tasks.text_classification.task import TextClassification
 
 
 @torch.no_grad()

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workbench.attribution.html import STYLE, colour, esc
-from workbench.attribution.llm import LMExplanation
+from workbench.tasks.causal_lm.attribution import LMExplanation
 
 LM_STYLE = """
 .wb-lm td.c{min-width:2.6em;text-align:right;font-variant-numeric:tabular-nums;font-size:.8em}

@@ -26,8 +26,8 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from workbench.data.instruct import Messages, Pairs
 from workbench.errors import ModelError
+from workbench.tasks.causal_lm.data import Messages, Pairs
 
 IGNORE = -100  # the label cross-entropy skips (``ignore_index``)
 

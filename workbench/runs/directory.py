@@ -17,7 +17,8 @@ from typing import Any
 
 from workbench.config import TrainConfig
 from workbench.errors import RunError
-from workbench.training.checkpoint import load_checkpoint, load_trainable, recover_checkpoint
+from workbench.models.weights import load_trainable
+from workbench.training.checkpoint import load_checkpoint, recover_checkpoint
 from workbench.training.events import read_events
 from workbench.training.rng import restore_rng
 from workbench.training.session import Progress, Session

@@ -18,7 +18,8 @@ from typing import Any
 
 from workbench.config import TrainConfig
 from workbench.errors import RunError
-from workbench.training.checkpoint import load_checkpoint, load_trainable
+from workbench.models.weights import load_trainable
+from workbench.training.checkpoint import load_checkpoint
 
 
 @dataclass(frozen=True)

@@ -25,15 +25,15 @@ from workbench.training.faults import (
     reset_for_retry,
     retry_config,
 )
-from workbench.training.finish import finish_run, write_failure
+from workbench.runs.finish import finish_run, write_failure
 from workbench.training.loop import NonFiniteLoss, fit
-from workbench.training.rundir import (
+from workbench.runs.directory import (
     create_run_dir,
     restore_progress,
     resumable_events,
     write_start_files,
 )
-from workbench.training.session import Session, build_session
+from workbench.training.session import EngineParts, Session, build_session
 from workbench.training.tracking import RunTracking
 
 STATUSES = ("idle", "running", "paused", "stopped", "completed", "failed")
@@ -42,8 +42,11 @@ STATUSES = ("idle", "running", "paused", "stopped", "completed", "failed")
 class RunHandle:
     """A run in progress or finished: events, status, controls, and the result."""
 
-    def __init__(self, config: TrainConfig, resume_dir: Path | None = None) -> None:
+    def __init__(
+        self, config: TrainConfig, resume_dir: Path | None = None, parts: EngineParts | None = None
+    ) -> None:
         self.config = config
+        self.parts = parts
         self.control = Control()
         self.resume_dir = resume_dir
         self.run_dir: Path | None = resume_dir
@@ -124,7 +127,7 @@ class RunHandle:
             self.log.emit(
                 "status", status="running", message="resuming" if self.resume_dir else "starting"
             )
-            s = self.session = build_session(self.config, source, self.log)
+            s = self.session = build_session(self.config, source, self.log, self.parts)
             if self.run_dir is None:
                 self.run_dir = create_run_dir(self.config, s.accelerator)
             if s.accelerator.is_main_process:
@@ -223,6 +226,7 @@ def train(
     block: bool = False,
     resume: str | Path | None = None,
     callbacks: Sequence[Any] | None = None,
+    parts: EngineParts | None = None,
 ) -> RunHandle:
     """Fine-tune as ``config`` says; return a :class:`RunHandle` at once.
 
@@ -240,22 +244,25 @@ def train(
     callbacks:
         ``transformers.TrainerCallback`` objects, called as the Trainer calls them; setting
         ``control.should_training_stop`` stops the run at that step
-        (:mod:`workbench.training.callbacks` lists the hooks and fields filled).
+        (:mod:`workbench.runs.callbacks` lists the hooks and fields filled).
+    parts:
+        Stand-ins for the collator or optimizer the engine builds
+        (:class:`~workbench.training.session.EngineParts`; the benchmark's hook).
     """
     resume_dir = None
     if resume is not None:
-        from workbench.training.rundir import check_resumable
+        from workbench.runs.directory import check_resumable
 
         resume_dir = check_resumable(Path(resume))
         config = TrainConfig.load(resume_dir / "config.yaml")
     config = (config or TrainConfig()).resolved()
-    handle = RunHandle(config, resume_dir)
+    handle = RunHandle(config, resume_dir, parts)
     if config.run.report_to:  # experiment trackers (checked here: a missing package fails now)
-        from workbench.training.trackers import TrackerBridge
+        from workbench.runs.trackers import TrackerBridge
 
         TrackerBridge(config.run.report_to, handle).attach(handle.log)
     if callbacks:
-        from workbench.training.callbacks import CallbackBridge
+        from workbench.runs.callbacks import CallbackBridge
 
         CallbackBridge(callbacks, handle).attach(handle.log)
     return handle.start(data, block=block)

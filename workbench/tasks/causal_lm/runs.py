@@ -3,7 +3,8 @@
 ``model/`` holds the merged model (plain transformers); ``adapter/`` the peft adapter of a
 LoRA/IA3 run. With an adapter the fine-tuned model is rebuilt as *pretrained + adapter*, so
 the adapter can be switched off again to compare with the base model. A run without
-``model/`` (stopped by an older version) is rebuilt from its best, else last, checkpoint.
+``model/`` (stopped by an older version) is rebuilt from its best, else last, checkpoint by
+``Run.load_model`` (:mod:`workbench.runs.restore`), which calls these through the task.
 """
 
 from __future__ import annotations
@@ -16,55 +17,47 @@ from workbench.config import TrainConfig
 from workbench.errors import RunError
 
 
-def load_run_lm(path: Path, config: TrainConfig, use_adapter: bool = True) -> tuple[Any, Any]:
-    """``(model, tokenizer)`` of a finished causal-LM run (a PeftModel when it has an adapter)."""
+def load_merged(folder: Path) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` of an exported ``model/`` (adapters merged), in eval mode."""
+    from transformers import AutoTokenizer
+
+    from workbench.models.loading import ModelSource, load_causal_lm, quiet_transformers
+
+    with quiet_transformers():
+        model = load_causal_lm(ModelSource(str(folder), str(folder), True))
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    return model.eval(), tokenizer
+
+
+def load_with_adapter(run_dir: Path, config: TrainConfig) -> tuple[Any, Any] | None:
+    """``(PeftModel, tokenizer)``: the pretrained model with the run's ``adapter/``, so the
+    adapter can be switched off to compare with the base model; None without an adapter."""
+    adapter = run_dir / "adapter"
+    if not (adapter / "adapter_config.json").is_file():
+        return None
+    from peft import PeftModel
     from transformers import AutoTokenizer
 
     from workbench.models.loading import load_causal_lm, quiet_transformers, resolve_model
 
-    adapter, merged = path / "adapter", path / "model"
     with quiet_transformers():
-        if use_adapter and (adapter / "adapter_config.json").is_file():
-            from peft import PeftModel
-
-            base = load_causal_lm(resolve_model(config.model.model), config.model.trust_remote_code)
-            model = PeftModel.from_pretrained(base, str(adapter))
-            tokenizer = AutoTokenizer.from_pretrained(str(adapter))
-        elif (merged / "config.json").is_file():
-            from workbench.models.loading import ModelSource
-
-            model = load_causal_lm(ModelSource(str(merged), str(merged), True))
-            tokenizer = AutoTokenizer.from_pretrained(str(merged))
-        else:
-            return _from_checkpoint(path, config, merge=not use_adapter)
-    model.eval()
-    return model, tokenizer
+        base = load_causal_lm(resolve_model(config.model.model), config.model.trust_remote_code)
+        model = PeftModel.from_pretrained(base, str(adapter))
+        tokenizer = AutoTokenizer.from_pretrained(str(adapter))
+    return model.eval(), tokenizer
 
 
-def _from_checkpoint(path: Path, config: TrainConfig, merge: bool) -> tuple[Any, Any]:
-    """A run without ``model/`` (stopped by an older version, or killed): the pretrained
-    model with its best (else last) checkpoint's trained weights; see
-    :mod:`workbench.training.restore` (the run's ``model_note`` says which was used)."""
-    from workbench.training.restore import model_from_checkpoint, pick_checkpoint
-
-    choice = pick_checkpoint(path)
-    if choice is None:
-        raise RunError(
-            f"run {path} has no exported model (model/ is missing) and no checkpoint; "
-            "train it again (a run keeps checkpoints unless save_checkpoints is off)"
-        )
-    return model_from_checkpoint(config, choice, [], merge=merge)
-
-
-def evaluate_run_lm(path: Path, config: TrainConfig, batch_size: int = 16) -> dict[str, Any]:
-    """Test loss, perplexity and exact-match of the exported model, recomputed from disk."""
+def evaluate_run_lm(
+    model: Any, tokenizer: Any, config: TrainConfig, batch_size: int = 16
+) -> dict[str, Any]:
+    """Test loss, perplexity and exact-match of a run's model (``Run.load_model()``: the
+    exported one), recomputed on the test split its config prepares."""
     from torch.utils.data import DataLoader
 
-    from workbench.tasks.causal_lm import CausalLM, lm_metrics
-    from workbench.tasks.lm_batching import encode_pairs
+    from workbench.tasks.causal_lm.batching import encode_pairs
+    from workbench.tasks.causal_lm.task import CausalLM, lm_metrics
 
     task = CausalLM()
-    model, tokenizer = load_run_lm(path, config, use_adapter=False)
     data = task.prepare_data(config)
     encoded = encode_pairs(tokenizer, data.test, config.model.max_length)
     loader = DataLoader(encoded, batch_size=batch_size, collate_fn=task.collator(tokenizer))

@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from workbench.data.instruct import Messages
-from workbench.tasks.lm_batching import end_token_id, prompt_ids
+from workbench.tasks.causal_lm.batching import end_token_id, prompt_ids
+from workbench.tasks.causal_lm.data import Messages
 
 
 def normalize_answer(text: str) -> str:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.config import TrainConfig
 from workbench.errors import RunError
 from workbench.training.events import read_events
-from workbench.training.restore import (
+from workbench.runs.restore import (
     has_exported_model,
     model_from_checkpoint,
     pick_checkpoint,
@@ -54,7 +54,7 @@ class Run:
         import torch
 
         from workbench.tasks import get_task
-        from workbench.training.batching import clip_text
+        from workbench.tasks.text_classification.batching import clip_text
 
         model, tokenizer = self.load_model()
         own = get_task(self.config.model.task).predict(model, tokenizer, list(texts), self.config)
@@ -85,7 +85,7 @@ class Run:
                     )
         return out
 
-    def load_model(self, checkpoint: str | None = None) -> tuple[Any, Any]:
+    def load_model(self, checkpoint: str | None = None, adapter: bool = False) -> tuple[Any, Any]:
         """``(model, tokenizer)`` of this run, in eval mode; loaded once, then cached.
 
         Parameters
@@ -96,19 +96,29 @@ class Run:
             model (the final step's weights are ``"last"``). Not for LoRA/IA3 runs, whose
             exported model has its adapters merged.
 
+        adapter:
+            Where the task supports it (causal LM) and the run has ``adapter/``: the
+            pretrained model with the adapter, a ``PeftModel`` whose adapter can be switched
+            off to compare with the base model; else the merged model as without it.
+
         A run without ``model/`` (stopped by an older version, or killed) is rebuilt from
-        its best checkpoint, else its last one (:mod:`workbench.training.restore`);
+        its best checkpoint, else its last one (:mod:`workbench.runs.restore`);
         :attr:`model_note` then says which.
         """
-        key = checkpoint or "model"
+        from workbench.tasks import get_task
+
+        task = get_task(self.config.model.task)
+        key = ("adapter" if adapter else "") + (checkpoint or "model")
         if key not in self._loaded:
             folder = self.path / "model"
+            with_adapter = task.load_with_adapter(self.path, self.config) if adapter else None
+            if with_adapter is not None:
+                self._loaded[key] = with_adapter
+                return with_adapter
             if not has_exported_model(self.path):
-                self._loaded[key] = self._from_checkpoint(checkpoint)
+                self._loaded[key] = self._from_checkpoint(checkpoint, merge=not adapter)
                 return self._loaded[key]
-            from workbench.tasks import get_task
-
-            own = get_task(self.config.model.task).load_exported(folder)  # a task's own format
+            own = task.load_exported(folder)  # a task's own format
             if own is not None:
                 model, tokenizer = own
             else:
@@ -127,7 +137,7 @@ class Run:
         choice = pick_checkpoint(self.path)
         return choice.note(self.path, self.status) if choice else None
 
-    def _from_checkpoint(self, checkpoint: str | None) -> tuple[Any, Any]:
+    def _from_checkpoint(self, checkpoint: str | None, merge: bool = True) -> tuple[Any, Any]:
         """The run's model rebuilt from ``checkpoint`` (default: best, else last)."""
         if checkpoint is not None and checkpoint not in ("best", "last"):
             raise RunError(
@@ -141,11 +151,12 @@ class Run:
                 "train it again (a run keeps checkpoints unless save_checkpoints is off)"
             )
         labels = run_labels(self.path, self.summary)
-        return model_from_checkpoint(self.config, choice, labels, merge=True)
+        return model_from_checkpoint(self.config, choice, labels, merge=merge)
 
     def _put_checkpoint(self, model: Any, checkpoint: str) -> None:
         from workbench.methods import get_method
-        from workbench.training.checkpoint import load_checkpoint, load_trainable
+        from workbench.models.weights import load_trainable
+        from workbench.training.checkpoint import load_checkpoint
 
         folder = self.path / "checkpoints" / checkpoint
         if checkpoint not in ("best", "last") or not (folder / "state.json").is_file():

@@ -26,7 +26,7 @@ shape: one dict per log), ``best_metric``, ``best_global_step``,
 ``is_world_process_zero``. ``args``: a :class:`transformers.TrainingArguments` carrying the
 run's ``output_dir``, learning rate, batch size, epochs, seed, weight decay, warmup ratio,
 gradient clipping and accumulation. ``kwargs`` of each call hold ``run`` (the
-:class:`~workbench.training.run.RunHandle`) and, where one is loaded, ``model``.
+:class:`~workbench.runs.handle.RunHandle`) and, where one is loaded, ``model``.
 Not called: ``on_epoch_begin``/``on_epoch_end``, ``on_substep_end``, ``on_prediction_step``,
 ``on_pre_optimizer_step``/``on_optimizer_step`` (the engine logs no such events).
 """

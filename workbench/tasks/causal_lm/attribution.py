@@ -103,7 +103,7 @@ def explain_answer(
     n_steps
         Integration steps of layer-ig (more: closer to the exact integral, slower).
     """
-    from workbench.tasks.generation import generate_answers
+    from workbench.tasks.causal_lm.generation import generate_answers
 
     if method not in LLM_METHODS:
         raise UserError(
@@ -143,7 +143,7 @@ def explain_answer(
 
 def _rendered(tokenizer: Any, prompt: str) -> tuple[str, int]:
     """The chat-rendered prompt and where the user's text starts in it."""
-    from workbench.tasks.lm_batching import render_prompt
+    from workbench.tasks.causal_lm.batching import render_prompt
 
     text = render_prompt(tokenizer, [{"role": "user", "content": prompt}])
     start = text.rfind(prompt)
@@ -228,7 +228,7 @@ def compare_base_tuned(
     The answer defaults to the fine-tuned model's greedy answer, so both panels explain
     the log-probability of the very same tokens. Needs a peft model.
     """
-    from workbench.tasks.generation import base_model_of
+    from workbench.tasks.causal_lm.generation import base_model_of
 
     if not hasattr(model, "disable_adapter"):
         raise UserError(

@@ -8,18 +8,16 @@ are put back) still lets ``--resume`` continue it from the step where it stopped
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
 from workbench.coach import diagnose
-from workbench.methods import get_method
+from workbench.models.weights import load_trainable
 from workbench.tasks.base import metric_key
-from workbench.training.card import write_cards
-from workbench.training.checkpoint import load_trainable, write_dir
+from workbench.runs.card import write_cards
 from workbench.training.events import EventLog
 from workbench.training.memory import peak_gpu_memory_mb
-from workbench.training.rundir import write_json
+from workbench.runs.directory import write_json
 from workbench.training.session import Session
 
 
@@ -124,25 +122,6 @@ def write_failure(
     if main and run_dir is not None and run_dir.is_dir():
         write_json(run_dir / "summary.json", summary)
     return summary
-
-
-def export_model(s: Session, run_dir: Path) -> None:
-    """``model/``: plain transformers (adapters merged); ``adapter/``: the peft adapter alone."""
-    model = s.accelerator.unwrap_model(s.model)
-    # Each folder is written aside and renamed into place (write_dir): a Ctrl-C or kill
-    # during the export leaves no half-written model/ that would look loadable.
-    if get_method(s.config.model.method).uses_peft:
-        write_dir(run_dir / "adapter", lambda d: _save(model, s.tokenizer, d))
-        # merge on a copy: the live model keeps its adapters for explanation and more training
-        merged = copy.deepcopy(model).merge_and_unload()
-    else:
-        merged = model
-    write_dir(run_dir / "model", lambda d: _save(merged, s.tokenizer, d))
-
-
-def _save(model: Any, tokenizer: Any, folder: Path) -> None:
-    model.save_pretrained(folder, safe_serialization=True)
-    tokenizer.save_pretrained(folder)
 
 
 def save_curves(events: list[dict[str, Any]], path: Path) -> None:

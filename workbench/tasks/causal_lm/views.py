@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from workbench.data.instruct import InstructData, Messages, Pairs
 from workbench.tasks.base import SPLIT_FIELDS, DataView, cleaning_rows
+from workbench.tasks.causal_lm.data import InstructData, Messages, Pairs
 
 PREVIEW_PAIRS = 5
 PREVIEW_CHARS = 200
-#: The data settings ``workbench.data.instruct.read_pairs`` reads (user pair files).
+#: The data settings ``workbench.tasks.causal_lm.data.read_pairs`` reads (user pair files).
 PAIR_FIELDS = {"dataset", "drop_duplicates", *SPLIT_FIELDS}
 
 
