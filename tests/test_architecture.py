@@ -214,8 +214,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("coach", "diagnostics", "toy"),
     ("training", "lr_find", "baseline"),
     ("runs", "experiments", "sweeps", "deploy"),
-    ("cli", "commands", "commands_causal_lm", "commands_sweep", "console", "__main__"),
+    ("cli", "__main__"),
 )
+
+
 def _layer(module: str) -> int | None:
     parts = module.split(".")
     if parts[0] != "workbench" or len(parts) < 2:

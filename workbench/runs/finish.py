@@ -13,11 +13,11 @@ from typing import Any
 
 from workbench.coach import diagnose
 from workbench.models.weights import load_trainable
-from workbench.tasks.base import metric_key
 from workbench.runs.card import write_cards
+from workbench.runs.directory import write_json
+from workbench.tasks.base import metric_key
 from workbench.training.events import EventLog
 from workbench.training.memory import peak_gpu_memory_mb
-from workbench.runs.directory import write_json
 from workbench.training.session import Session
 
 

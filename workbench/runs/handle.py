@@ -16,6 +16,13 @@ from typing import Any
 
 from workbench.config import TrainConfig
 from workbench.errors import USER_ERRORS, OutOfMemory
+from workbench.runs.directory import (
+    create_run_dir,
+    restore_progress,
+    resumable_events,
+    write_start_files,
+)
+from workbench.runs.finish import finish_run, write_failure
 from workbench.training.control import Control
 from workbench.training.events import EventLog
 from workbench.training.faults import (
@@ -25,14 +32,7 @@ from workbench.training.faults import (
     reset_for_retry,
     retry_config,
 )
-from workbench.runs.finish import finish_run, write_failure
 from workbench.training.loop import NonFiniteLoss, fit
-from workbench.runs.directory import (
-    create_run_dir,
-    restore_progress,
-    resumable_events,
-    write_start_files,
-)
 from workbench.training.session import EngineParts, Session, build_session
 from workbench.training.tracking import RunTracking
 

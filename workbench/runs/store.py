@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.config import TrainConfig
 from workbench.errors import RunError
-from workbench.training.events import read_events
 from workbench.runs.restore import (
     has_exported_model,
     model_from_checkpoint,
     pick_checkpoint,
     run_labels,
 )
+from workbench.training.events import read_events
 
 if TYPE_CHECKING:
     from workbench.training.pinned import PinnedRecord

@@ -1,6 +1,6 @@
 """What ``workbench train|eval|predict|explain`` print for image runs.
 
-:mod:`workbench.commands` asks the run's task first (``Task.run_command``,
+:mod:`workbench.cli` asks the run's task first (``Task.run_command``,
 ``Task.summary_lines``); for an image run these functions answer.
 """
 

@@ -1,7 +1,7 @@
 """``workbench eval`` / ``explain`` / ``train`` output for causal-LM runs.
 
-Kept apart from :mod:`workbench.commands` so the classification commands stay short; the
-dispatch happens there, on the run's ``task`` setting.
+Kept apart so the classification commands stay short; ``eval``, ``predict``, ``explain``
+and ``train`` call these for a run whose task generates answers.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from workbench.cli import open_run, print_json
+from workbench.cli.common import open_run, print_json
 from workbench.errors import UserError
 from workbench.tasks import get_task
 

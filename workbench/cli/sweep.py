@@ -23,12 +23,12 @@ from typing import Any
 
 import yaml
 
-from workbench.cli import ABORTED, add_config_flags, config_from_args
+from workbench.cli.common import ABORTED, add_config_flags, config_from_args
 from workbench.config import ConfigError, all_fields
 from workbench.errors import USER_ERRORS, UserError
 
 
-def add_sweep_parser(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     from workbench.sweeps.spec import DIRECTIONS, PRUNERS, SAMPLERS
 
     p = sub.add_parser(
@@ -59,7 +59,7 @@ def add_sweep_parser(sub: Any) -> None:
     p.add_argument("--out", dest="sweep_out", metavar="DIR", help="The sweep folder.")
 
 
-def cmd_sweep(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from workbench.sweeps import prepare_sweep
 
     if args.resume and args.join:

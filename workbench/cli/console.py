@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-from workbench.cli import ABORTED
+from workbench.cli.common import ABORTED
 
 
 def is_main_process() -> bool:
@@ -121,7 +121,7 @@ def follow(handle: Any, quiet: bool) -> None:
     The first Ctrl-C works like the Stop button: the run stops at the next step boundary,
     then is tested and exported like a completed one (the command exits 0). A second
     Ctrl-C is not caught here: it propagates as ``KeyboardInterrupt`` (see
-    :func:`cmd_train`), abandoning the run at once.
+    :func:`workbench.cli.train.run`), abandoning the run at once.
     """
     printer = ProgressPrinter(quiet)
     stopping = False
@@ -149,7 +149,7 @@ def follow(handle: Any, quiet: bool) -> None:
 def abandon(handle: Any) -> int:
     """After a second Ctrl-C: say what is left on disk and how to go on; exit code 130.
 
-    The worker thread is left to die with the process (see :func:`workbench.cli.main`):
+    The worker thread is left to die with the process (see :func:`workbench.cli.main.main`):
     whatever it was writing is safe, because checkpoints and the summary are swapped in by
     rename and a torn last line of ``events.jsonl`` is dropped on resume.
     """
