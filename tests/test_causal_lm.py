@@ -597,7 +597,7 @@ def test_attribution_html_escapes_words_and_tokens() -> None:
 
 # ----------------------------------------------------------------------------- widgets
 def test_model_panel_offers_models_for_the_selected_task() -> None:
-    from widgets.model_panel import ModelPanel
+    from widgets.panels.model_panel import ModelPanel
 
     panel = ModelPanel(count_now=False)
     assert "smollm2-135m-instruct" not in [v for _, v in panel.pick.options]
@@ -612,7 +612,7 @@ def test_model_panel_offers_models_for_the_selected_task() -> None:
 
 
 def test_evaluate_panel_shows_escaped_generations_and_try_it_streams(lora_run: Path) -> None:
-    from widgets.evaluate_panel import EvaluatePanel
+    from widgets.panels.evaluate_panel import EvaluatePanel
 
     rows = json.loads((lora_run / "generations.json").read_text())
     rows[0]["after"] = "<script>x</script>"
@@ -641,7 +641,7 @@ def test_evaluate_panel_shows_escaped_generations_and_try_it_streams(lora_run: P
 def test_workbench_trains_a_causal_lm_with_live_curves(tiny_llama_dir: str, tmp_path: Path) -> None:
     import time
 
-    from widgets.workbench import Workbench
+    from widgets.app.workbench import Workbench
 
     data = instruct_file(tmp_path / "d.jsonl", n_per_class=8)
     cfg = lm_config(tiny_llama_dir, data, tmp_path / "unused").replace(

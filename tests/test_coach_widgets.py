@@ -19,10 +19,10 @@ import pytest
 from conftest import toy_frame
 
 from widgets import EvaluatePanel, HyperparametersPanel, TrainPanel, Workbench
-from widgets.coach_panel import FindingsView
-from widgets.form import ConfigForm
-from widgets.lesson import Lesson
-from widgets.live import RunState
+from widgets.app.lesson import Lesson
+from widgets.form.form import ConfigForm
+from widgets.live.state import RunState
+from widgets.panels.coach_panel import FindingsView
 from workbench import TrainConfig
 from workbench.coach import Finding
 
@@ -296,7 +296,7 @@ def test_a_run_the_preflight_stopped_shows_its_error_and_the_fix(few_steps: Trai
 
 def test_the_shareable_report_carries_the_findings_as_plain_html() -> None:
     """``wb.report()`` is what survives export: its HTML lists the coach's findings."""
-    from widgets.report import RunReport
+    from widgets.render.report import RunReport
 
     finding = Finding("chance", "warning", "test accuracy 0.333 <b>at chance</b>", "why", "fix")
     page = RunReport(

@@ -109,7 +109,7 @@ def test_out_of_memory_on_the_cli_is_one_line_with_exit_2(
 def test_opt_in_retry_halves_the_batch_and_restarts_cleanly(
     tiny_config: TrainConfig, toy_data, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from widgets.live import RunState
+    from widgets.live.state import RunState
     from workbench.plots import curve_data
 
     # Batches of more than 8 do not "fit": the first attempt fails after a few steps.

@@ -276,7 +276,7 @@ def test_the_explain_tab_shows_the_view_the_runs_task_asks_for(
     run_dir: Path, tmp_path: Path
 ) -> None:
     from widgets import AttributionView, ExplainTab, ImageExplainView
-    from widgets.explain_tab import kind_of
+    from widgets.explain.explain_tab import kind_of
 
     assert kind_of(run_dir) == "image"
     assert kind_of(tmp_path / "nothing-here") == "text"  # the text view says what is wrong

@@ -13,8 +13,8 @@ import zlib
 import pytest
 
 from widgets import ConfigForm, Workbench
-from widgets.lesson import STATE_PREFIX, Lesson, StateError, decode_state, encode_state
-from widgets.workbench import TITLES
+from widgets.app.lesson import STATE_PREFIX, Lesson, StateError, decode_state, encode_state
+from widgets.app.workbench import TITLES
 from workbench.config import ConfigError
 
 SCRIPT = "<script>alert(1)</script>"

@@ -13,10 +13,10 @@ import threading
 import time
 from typing import Any
 
-from widgets.curves_panel import LossCurvesPanel
-from widgets.live_chart import LiveChart, SeriesBuffer
-from widgets.pump import RunPump
-from widgets.training_chart import ChartFeed, epoch_markers, overlay_chart, training_chart
+from widgets.live.live_chart import LiveChart, SeriesBuffer
+from widgets.live.pump import RunPump
+from widgets.live.training_chart import ChartFeed, epoch_markers, overlay_chart, training_chart
+from widgets.panels.curves_panel import LossCurvesPanel
 
 
 def recording(chart: LiveChart) -> list[dict[str, Any]]:

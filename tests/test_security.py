@@ -169,25 +169,25 @@ def _lm_explanation(prompt: str, answer: str, label: str) -> Any:
 
 
 def render_widget_table(a: str, b: str, c: str) -> str:
-    from widgets import html
+    from widgets.render import html
 
     return html.table([{a: b, "other": c}], [a, "other"])
 
 
 def render_frame_table(a: str, b: str, c: str) -> str:
-    from widgets import html
+    from widgets.render import html
 
     return html.frame_table(pd.DataFrame([[b, c]], columns=[a, a + "_2"]))
 
 
 def render_messages(a: str, b: str, c: str) -> str:
-    from widgets import html
+    from widgets.render import html
 
     return html.error(a) + html.note(b) + html.cell(c) + html.pre(f"{a}\n  {b}")
 
 
 def render_report(a: str, b: str, c: str) -> str:
-    from widgets.report import RunReport
+    from widgets.render.report import RunReport
 
     return RunReport(a, b"\x89PNG", {b: c, "f1": 0.5}, message=c)._repr_html_()
 
@@ -195,7 +195,7 @@ def render_report(a: str, b: str, c: str) -> str:
 def render_finding(a: str, b: str, c: str) -> str:
     """A coach finding as the Train/Evaluate tabs and the report show it (all user strings:
     a label or column name can end up in a message, a setting value in ``changes``)."""
-    from widgets.coach_panel import finding_html
+    from widgets.panels.coach_panel import finding_html
     from workbench.coach import Finding
 
     finding = Finding(a or "check", "warning", b, c, fix=a, changes={"text_column": c, "lr": 0.1})
@@ -203,7 +203,7 @@ def render_finding(a: str, b: str, c: str) -> str:
 
 
 def render_report_findings(a: str, b: str, c: str) -> str:
-    from widgets.report import RunReport
+    from widgets.render.report import RunReport
     from workbench.coach import Finding
 
     finding = Finding("chance", "error", a, b, fix=c, changes={"label_column": b})
@@ -211,26 +211,26 @@ def render_report_findings(a: str, b: str, c: str) -> str:
 
 
 def render_comparison_widget(a: str, b: str, c: str) -> str:
-    from widgets.compare import Comparison, Picture
+    from widgets.panels.compare import Comparison, Picture
 
     return Comparison(Picture(b"\x89PNG", a), [{"run": b, "model": c}], title=a)._repr_html_()
 
 
 def render_mistake_row(a: str, b: str, c: str) -> str:
-    from widgets.evaluate_panel import _row_html
+    from widgets.panels.evaluate_panel import _row_html
 
     return _row_html({"text": a, "label": b, "predicted": c, "confidence": 0.9})
 
 
 def render_overfitting(a: str, b: str, c: str) -> str:
-    from widgets.curves_panel import overfitting_html
+    from widgets.panels.curves_panel import overfitting_html
 
     flag = {"since_step": 3, "val_loss_min": 0.1, "val_loss_now": 0.3, "suggestions": [a, b, c]}
     return overfitting_html(flag)
 
 
 def render_runs_table(a: str, b: str, c: str) -> str:
-    from widgets import html
+    from widgets.render import html
     from workbench.runs import Run, runs_table
 
     name = a.replace("/", "_").replace("\0", "") or "run"
@@ -261,7 +261,7 @@ def render_lm_heatmap(a: str, b: str, c: str) -> str:
 
 
 def render_try_it_answer(a: str, b: str, c: str) -> str:
-    from widgets.try_it import _answer_html
+    from widgets.panels.try_it import _answer_html
 
     return _answer_html(a, False) + _answer_html(b + c, True)
 
@@ -269,7 +269,7 @@ def render_try_it_answer(a: str, b: str, c: str) -> str:
 def render_generations(a: str, b: str, c: str) -> str:
     """Causal-LM answers before/after fine-tuning: prompts and answers are data and model
     output."""
-    from widgets.evaluate_panel import generations_html
+    from widgets.panels.evaluate_panel import generations_html
 
     row = {"prompt": a, "reference": b, "before": c, "after": a + b, "after_match": True}
     return generations_html([row, {"prompt": c, "reference": a, "before": b, "after": c}])
@@ -278,7 +278,7 @@ def render_generations(a: str, b: str, c: str) -> str:
 def render_model_panel(a: str, b: str, c: str) -> str:
     """The Model tab: catalog table (names, descriptions, the method in a header) and the
     trainable-parameter line (a typed model id or folder, a problem, a loading error)."""
-    from widgets.model_panel import catalog_html, trainable_html
+    from widgets.panels.model_panel import catalog_html, trainable_html
     from workbench.errors import ModelError
 
     row = {
@@ -295,7 +295,7 @@ def render_model_panel(a: str, b: str, c: str) -> str:
 
 
 def render_lr_finder_message(a: str, b: str, c: str) -> str:
-    from widgets.lr_finder_panel import failure_html
+    from widgets.panels.lr_finder_panel import failure_html
     from workbench.errors import DataError
 
     return failure_html(a) + failure_html(DataError(b)) + failure_html(KeyError(c))
@@ -310,7 +310,7 @@ def _one(cls: type) -> Any:
 def render_form_messages(a: str, b: str, c: str) -> str:
     """The form's notice (a note or an error; e.g. "task → causal-lm: implied by dataset
     '<the path typed>'") and its validation line, after a user string went into a setting."""
-    from widgets.form import ConfigForm
+    from widgets.form.form import ConfigForm
 
     form = _one(ConfigForm)
     form.set("text_column", c if c.strip() else "text")
@@ -322,8 +322,8 @@ def render_form_messages(a: str, b: str, c: str) -> str:
 
 def render_lesson(a: str, b: str, c: str) -> str:
     """A lesson's title, goal and fixed values: a lesson arrives as a pasted state string."""
-    from widgets.lesson import Lesson
-    from widgets.workbench import _lesson_html
+    from widgets.app.lesson import Lesson
+    from widgets.app.workbench import _lesson_html
 
     lesson = Lesson(title=a, goal=b, fixed={"text_column": c, "epochs": 2.0})
     return _lesson_html(lesson, lesson.apply(TrainConfig()))
@@ -332,8 +332,8 @@ def render_lesson(a: str, b: str, c: str) -> str:
 def render_attribution_snapshot(a: str, b: str, c: str) -> str:
     """The static copy of the attribution view a lesson leaves in a shared notebook: its
     title, the example's labels and the heatmaps."""
-    from widgets.attribution_export import Shown
-    from widgets.attribution_view import AttributionView
+    from widgets.explain.attribution_export import Shown
+    from widgets.explain.attribution_view import AttributionView
 
     view = _one(AttributionView)
     assert view.wait(60)  # its start-up work is done: nothing resets what is shown below
@@ -349,8 +349,8 @@ def render_evaluation_report(a: str, b: str, c: str) -> str:
     import json
     import tempfile
 
-    from widgets.registry import RunView
-    from widgets.report import evaluation_report
+    from widgets.app.registry import RunView
+    from widgets.render.report import evaluation_report
     from workbench.coach import Finding
 
     finding = Finding("chance", "warning", a, b, fix=c, changes={"label_column": b}).to_dict()
@@ -387,7 +387,7 @@ def render_image_explanation(a: str, b: str, c: str) -> str:
     names come from the user's folders or label column, file names from an upload."""
     import numpy as np
 
-    from widgets.image_explain_view import ImageExplainView, prediction_html, trust_html
+    from widgets.explain.image_explain_view import ImageExplainView, prediction_html, trust_html
     from workbench.tasks.image_classification import ImageExplanation
 
     curve = {
@@ -419,30 +419,30 @@ def render_image_explanation(a: str, b: str, c: str) -> str:
 
 
 RENDERERS = {
-    "widgets.html.table": render_widget_table,
-    "widgets.html.frame_table": render_frame_table,
-    "widgets.html.error/note/cell/pre": render_messages,
-    "widgets.report.RunReport": render_report,
-    "widgets.report.RunReport findings": render_report_findings,
-    "widgets.coach_panel finding": render_finding,
-    "widgets.compare.Comparison": render_comparison_widget,
-    "widgets.evaluate_panel mistakes": render_mistake_row,
-    "widgets.evaluate_panel generations": render_generations,
-    "widgets.model_panel catalog + trainable": render_model_panel,
-    "widgets.lr_finder_panel message": render_lr_finder_message,
-    "widgets.form notice + error": render_form_messages,
-    "widgets.workbench lesson header": render_lesson,
-    "widgets.curves_panel overfitting": render_overfitting,
+    "widgets.render.html.table": render_widget_table,
+    "widgets.render.html.frame_table": render_frame_table,
+    "widgets.render.html.error/note/cell/pre": render_messages,
+    "widgets.render.report.RunReport": render_report,
+    "widgets.render.report.RunReport findings": render_report_findings,
+    "widgets.panels.coach_panel finding": render_finding,
+    "widgets.panels.compare.Comparison": render_comparison_widget,
+    "widgets.panels.evaluate_panel mistakes": render_mistake_row,
+    "widgets.panels.evaluate_panel generations": render_generations,
+    "widgets.panels.model_panel catalog + trainable": render_model_panel,
+    "widgets.panels.lr_finder_panel message": render_lr_finder_message,
+    "widgets.form.form notice + error": render_form_messages,
+    "widgets.app.workbench lesson header": render_lesson,
+    "widgets.panels.curves_panel overfitting": render_overfitting,
     "runs table": render_runs_table,
     "attribution explanation + page": render_explanation,
     "attribution comparison + page": render_attribution_comparison,
     "causal-LM heatmap comparison + page": render_lm_heatmap,
-    "widgets.attribution_view snapshot": render_attribution_snapshot,
-    "widgets.report evaluation_report": render_evaluation_report,
-    "widgets.image_explain_view prediction + trust": render_image_explanation,
+    "widgets.explain.attribution_view snapshot": render_attribution_snapshot,
+    "widgets.render.report evaluation_report": render_evaluation_report,
+    "widgets.explain.image_explain_view prediction + trust": render_image_explanation,
 }
-if importlib.util.find_spec("widgets.try_it") is not None:  # the causal-LM "try it" box
-    RENDERERS["widgets.try_it answer"] = render_try_it_answer
+if importlib.util.find_spec("widgets.panels.try_it") is not None:  # the causal-LM "try it" box
+    RENDERERS["widgets.panels.try_it answer"] = render_try_it_answer
 
 
 @pytest.mark.parametrize("name", list(RENDERERS))
@@ -456,43 +456,46 @@ def test_every_html_renderer_escapes_untrusted_strings(name: str, a: str, b: str
 # injection payloads, or why it needs none (only fixed markup; strings reach HTML only
 # through helpers that a renderer covers, or through a test of its own).
 HTML_WRITERS: dict[str, tuple[str, ...] | str] = {
-    "widgets/html.py": (
-        "widgets.html.table",
-        "widgets.html.frame_table",
-        "widgets.html.error/note/cell/pre",
+    "widgets/render/html.py": (
+        "widgets.render.html.table",
+        "widgets.render.html.frame_table",
+        "widgets.render.html.error/note/cell/pre",
     ),
-    "widgets/report.py": (
-        "widgets.report.RunReport",
-        "widgets.report.RunReport findings",
-        "widgets.report evaluation_report",
+    "widgets/render/report.py": (
+        "widgets.render.report.RunReport",
+        "widgets.render.report.RunReport findings",
+        "widgets.render.report evaluation_report",
     ),
-    "widgets/compare.py": ("widgets.compare.Comparison",),
-    "widgets/evaluate_panel.py": (
-        "widgets.evaluate_panel mistakes",
-        "widgets.evaluate_panel generations",
+    "widgets/panels/compare.py": ("widgets.panels.compare.Comparison",),
+    "widgets/panels/evaluate_panel.py": (
+        "widgets.panels.evaluate_panel mistakes",
+        "widgets.panels.evaluate_panel generations",
     ),
-    "widgets/curves_panel.py": ("widgets.curves_panel overfitting",),
-    "widgets/coach_panel.py": ("widgets.coach_panel finding",),
-    "widgets/try_it.py": ("widgets.try_it answer",),
-    "widgets/model_panel.py": ("widgets.model_panel catalog + trainable",),
-    "widgets/lr_finder_panel.py": ("widgets.lr_finder_panel message",),
-    "widgets/form.py": ("widgets.form notice + error",),
-    "widgets/workbench.py": ("widgets.workbench lesson header",),
+    "widgets/panels/curves_panel.py": ("widgets.panels.curves_panel overfitting",),
+    "widgets/panels/coach_panel.py": ("widgets.panels.coach_panel finding",),
+    "widgets/panels/try_it.py": ("widgets.panels.try_it answer",),
+    "widgets/panels/model_panel.py": ("widgets.panels.model_panel catalog + trainable",),
+    "widgets/panels/lr_finder_panel.py": ("widgets.panels.lr_finder_panel message",),
+    "widgets/form/form.py": ("widgets.form.form notice + error",),
+    "widgets/app/workbench.py": ("widgets.app.workbench lesson header",),
     "workbench/attribution/html.py": (
         "attribution explanation + page",
         "attribution comparison + page",
     ),
     "workbench/tasks/causal_lm/attribution_html.py": ("causal-LM heatmap comparison + page",),
-    "widgets/runs_panel.py": "fixed <b> title; run names and settings go through html.table "
-    "(the 'runs table' and 'widgets.html.table' renderers)",
-    "widgets/data_panel.py": "fixed <b> titles; texts, labels and columns go through "
+    "widgets/panels/runs_panel.py": "fixed <b> title; run names and settings go through html.table "
+    "(the 'runs table' and 'widgets.render.html.table' renderers)",
+    "widgets/panels/data_panel.py": "fixed <b> titles; texts, labels and columns go through "
     "html.frame_table/table/pre/error: test_data_panel_shows_untrusted_columns_texts_and_labels",
-    "widgets/train_panel.py": "fixed <b> title; run errors and messages through html.error/note",
-    "widgets/hyperparameters_panel.py": "fixed <b> section titles; check errors through "
+    "widgets/panels/train_panel.py": "fixed <b> title; run errors and messages through "
+    "html.error/note",
+    "widgets/panels/hyperparameters_panel.py": "fixed <b> section titles; check errors through "
     "html.error/note, findings through coach_panel.finding_html",
-    "widgets/attribution_view.py": ("widgets.attribution_view snapshot",),
-    "widgets/image_explain_view.py": ("widgets.image_explain_view prediction + trust",),
-    "widgets/sweep_panel.py": "fixed <b> section titles; messages, run folders and trial "
+    "widgets/explain/attribution_view.py": ("widgets.explain.attribution_view snapshot",),
+    "widgets/explain/image_explain_view.py": (
+        "widgets.explain.image_explain_view prediction + trust",
+    ),
+    "widgets/sweep/sweep_panel.py": "fixed <b> section titles; messages, run folders and trial "
     "settings go through html.note/error/plain, the trials table through html.table",
     "workbench/config.py": "not HTML: <slug> and <timestamp> are placeholders in help text",
 }
@@ -631,10 +634,10 @@ def test_the_renderer_list_covers_every_module_that_writes_html() -> None:
     (required when it puts values into markup itself), or with why it needs none."""
     writers = html_writers()
     assert {
-        "widgets/workbench.py",
-        "widgets/model_panel.py",
-        "widgets/lr_finder_panel.py",
-        "widgets/form.py",
+        "widgets/app/workbench.py",
+        "widgets/panels/model_panel.py",
+        "widgets/panels/lr_finder_panel.py",
+        "widgets/form/form.py",
     } <= set(writers), "the scan is blind to HTML widgets"
     assert set(writers) - set(HTML_WRITERS) == set(), "HTML written in modules not in HTML_WRITERS"
     assert set(HTML_WRITERS) - set(writers) == set(), "HTML_WRITERS names modules that write none"

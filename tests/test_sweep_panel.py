@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from widgets import Workbench
-from widgets.sweep_panel import SweepPanel
-from widgets.sweep_view import FADED, sort_trials
+from widgets.sweep.sweep_panel import SweepPanel
+from widgets.sweep.sweep_view import FADED, sort_trials
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str) -> None:
@@ -112,7 +112,7 @@ def test_a_bad_space_is_shown_in_red_and_nothing_starts(wb: Workbench, tmp_path:
 
 
 def test_pruned_trials_are_drawn_faded() -> None:
-    from widgets.sweep_view import trial_series
+    from widgets.sweep.sweep_view import trial_series
     from workbench.sweeps import TrialRecord
 
     pruned = TrialRecord(3, "pruned", None, {"lr": 1e-7}, None, [[1.0, 0.2]])

@@ -173,7 +173,7 @@ def test_cli_task_flag_still_decides(capsys: pytest.CaptureFixture[str]) -> None
 
 # ------------------------------------------------------------------------------ widget
 def test_form_follows_the_task_the_model_implies() -> None:
-    from widgets.form import ConfigForm
+    from widgets.form.form import ConfigForm
 
     form = ConfigForm()
     form.set("model", LM)
@@ -186,7 +186,7 @@ def test_form_follows_the_task_the_model_implies() -> None:
 def test_model_panel_swaps_in_the_tasks_dataset_when_the_model_implies_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from widgets.model_panel import ModelPanel
+    from widgets.panels.model_panel import ModelPanel
 
     # A model change recounts trainable parameters in a worker thread, which loads the
     # model (SmolLM2: seconds to minutes); the count is not under test here.
@@ -201,8 +201,8 @@ def test_model_panel_swaps_in_the_tasks_dataset_when_the_model_implies_it(
 
 
 def test_form_follows_a_chat_file_but_not_a_lessons_task(tmp_path: Path) -> None:
-    from widgets.form import ConfigForm
-    from widgets.lesson import Lesson
+    from widgets.app.lesson import Lesson
+    from widgets.form.form import ConfigForm
 
     form = ConfigForm(TrainConfig().replace(model="some/lm"))
     form.set("dataset", str(chat_file(tmp_path)))

@@ -107,7 +107,7 @@ def test_run_variants_trains_each_and_the_table_shows_what_differs(
     balance = runs["full"].summary["balance"]
     assert set(balance) == {"train", "val", "test"} and sum(balance["val"].values()) > 0
     # The notebook view: overlay PNG + escaped table; labels are the caller's.
-    from widgets.compare import compare
+    from widgets.panels.compare import compare
 
     view = compare({"<b>full</b>": runs["full"], "head only": runs["head only"].path})
     assert view._repr_png_().startswith(b"\x89PNG")
@@ -315,7 +315,7 @@ def test_comparison_table_shows_settings_tried_blank_where_a_method_has_none() -
 
 
 def test_answers_table_shows_the_instruction_every_prompt_repeats_once() -> None:
-    from widgets.evaluate_panel import generations_html
+    from widgets.panels.evaluate_panel import generations_html
 
     instruction = "Classify the sentiment of this tweet. Answer with one word.\n\nTweet: "
     rows = [

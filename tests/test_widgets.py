@@ -35,10 +35,10 @@ from widgets import (
     Workbench,
     report,
 )
-from widgets.controls import MAX_SLIDER_POSITIONS
-from widgets.data_panel import SPLIT_FIELDS
-from widgets.form import ConfigForm
-from widgets.live import Downsampler, RunState
+from widgets.form.controls import MAX_SLIDER_POSITIONS
+from widgets.form.form import ConfigForm
+from widgets.live.state import Downsampler, RunState
+from widgets.panels.data_panel import SPLIT_FIELDS
 from workbench import TrainConfig
 from workbench.config import all_field_names, all_fields
 
@@ -802,12 +802,12 @@ def test_runs_panel_lists_runs_overlays_and_diffs(tmp_path: Path) -> None:
 def test_evaluation_report_keeps_the_evaluate_tab_in_a_static_copy(tmp_path: Path) -> None:
     """Per-class table, confusion matrix and the mistakes, most confident first, as plain
     escaped HTML: what a shared or exported notebook still shows without widget state."""
-    from widgets.report import evaluation_report
+    from widgets.render.report import evaluation_report
 
     run = write_run(tmp_path, "run", 1e-3, labels=["neg", "<i>neu</i>", "pos"], text="<b>x</b>")
     rep = evaluation_report(run, mistakes=1)
     page = rep._repr_html_()
-    assert type(rep).__module__ == "widgets.report" and not hasattr(rep, "_ipython_display_")
+    assert type(rep).__module__ == "widgets.render.report" and not hasattr(rep, "_ipython_display_")
     assert "Per class" in page and "precision" in page and "&lt;i&gt;neu&lt;/i&gt;" in page
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page  # the top mistake
     assert "less sure" not in page and "(1 shown)" in page  # only the most confident one
@@ -842,5 +842,5 @@ def test_report_is_a_plain_object_with_png_and_escaped_html(tmp_path: Path) -> N
     assert is_png(rep._repr_png_())
     html_text = rep._repr_html_()
     assert "run-&lt;b&gt;" in html_text and "<b>" not in html_text
-    assert type(rep).__module__ == "widgets.report"
+    assert type(rep).__module__ == "widgets.render.report"
     assert is_png(rep.save(tmp_path / "r.png").read_bytes())

@@ -13,27 +13,27 @@ tab shows the one the run's task asks for: :class:`ExplainTab`), :class:`RunsPan
 :func:`report` makes a plain PNG + table report of a run that survives notebook export.
 
 Training never blocks the kernel: the engine trains in a worker thread and one pump per
-live view carries events to the widgets at ≤ 4 Hz (see :mod:`widgets.pump`).
+live view carries events to the widgets at ≤ 4 Hz (see :mod:`widgets.live.pump`).
 """
 
-from widgets.attribution_view import AttributionView
-from widgets.coach_panel import FindingsView
-from widgets.controls import FieldControl, control_for
-from widgets.curves_panel import LossCurvesPanel
-from widgets.data_panel import DataPanel
-from widgets.evaluate_panel import EvaluatePanel
-from widgets.explain_tab import ExplainTab
-from widgets.form import EXCLUDED, ConfigForm
-from widgets.hyperparameters_panel import HyperparametersPanel
-from widgets.image_explain_view import ImageExplainView
-from widgets.lr_finder_panel import LRFinderPanel
-from widgets.model_panel import ModelPanel
-from widgets.pump import RunPump
-from widgets.report import EvaluationReport, RunReport, evaluation_report, report
-from widgets.runs_panel import RunsPanel
-from widgets.sweep_panel import SweepPanel
-from widgets.train_panel import TrainPanel
-from widgets.workbench import Workbench
+from widgets.app.workbench import Workbench
+from widgets.explain.attribution_view import AttributionView
+from widgets.explain.explain_tab import ExplainTab
+from widgets.explain.image_explain_view import ImageExplainView
+from widgets.form.controls import FieldControl, control_for
+from widgets.form.form import EXCLUDED, ConfigForm
+from widgets.live.pump import RunPump
+from widgets.panels.coach_panel import FindingsView
+from widgets.panels.curves_panel import LossCurvesPanel
+from widgets.panels.data_panel import DataPanel
+from widgets.panels.evaluate_panel import EvaluatePanel
+from widgets.panels.hyperparameters_panel import HyperparametersPanel
+from widgets.panels.lr_finder_panel import LRFinderPanel
+from widgets.panels.model_panel import ModelPanel
+from widgets.panels.runs_panel import RunsPanel
+from widgets.panels.train_panel import TrainPanel
+from widgets.render.report import EvaluationReport, RunReport, evaluation_report, report
+from widgets.sweep.sweep_panel import SweepPanel
 
 __all__ = [
     "AttributionView",

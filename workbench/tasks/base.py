@@ -36,7 +36,7 @@ SPLIT_FIELDS = ("val_fraction", "test_fraction", "max_train_samples", "max_eval_
 class DataView:
     """What the Data tab shows of a task's prepared data: plain values, no markup.
 
-    The notebook UI escapes and lays them out (``widgets.data_panel``); the engine stays
+    The notebook UI escapes and lays them out (``widgets.panels.data_panel``); the engine stays
     free of HTML. Tables are lists of dict rows; pictures are PNG bytes.
     """
 

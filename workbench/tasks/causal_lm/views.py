@@ -1,6 +1,6 @@
 """What the Data tab shows of instruction pairs: the first pairs and their lengths.
 
-Plain values (no markup): ``widgets.data_panel`` escapes and lays them out.
+Plain values (no markup): ``widgets.panels.data_panel`` escapes and lays them out.
 """
 
 from __future__ import annotations

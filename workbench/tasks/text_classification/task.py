@@ -27,7 +27,7 @@ class TextClassification(Task):
     summary = "A label per text (sentiment, topic …): encoder + fresh classification head."
     methods = ("full", "head-only", "freeze", "bitfit", "lora", "ia3")
     eval_metrics = ("val_loss", "val_accuracy", "val_macro_f1")
-    #: Cache slot of prepared data; the Data panel shares it (widgets/data_panel.py).
+    #: Cache slot of prepared data; the Data panel shares it (widgets/panels/data_panel.py).
     data_slot: ClassVar[str] = "data"
     defaults: ClassVar[dict[str, str]] = {"model": "minilm-l6", "dataset": "tweets-sentiment"}
     explain_view: ClassVar[str] = "text"

@@ -15,9 +15,9 @@ import html as _html
 from pathlib import Path
 from typing import Any
 
-from widgets import html
-from widgets.charts import png
-from widgets.coach_panel import as_findings, finding_html
+from widgets.panels.coach_panel import as_findings, finding_html
+from widgets.render import html
+from widgets.render.charts import png
 from workbench.plots import new_figure, plot_training_curves, summary_baseline
 from workbench.tasks import TASKS
 
@@ -86,7 +86,7 @@ class RunReport:
 
 def report(source: Any) -> RunReport:
     """Report of a run: a RunHandle, a run directory or a ``workbench.runs.Run``."""
-    from widgets.registry import resolve
+    from widgets.app.registry import resolve
 
     try:
         view = resolve(source)
@@ -156,14 +156,14 @@ def evaluation_report(source: Any, mistakes: int = 8) -> EvaluationReport:
     answer. Every text from the data is escaped. A run that failed, still trains or has no
     test results says so, as the Evaluate tab does.
     """
-    from widgets.evaluate_panel import (
+    from widgets.app.registry import resolve
+    from widgets.panels.evaluate_panel import (
         LM_METRIC_KEYS,
         METRIC_KEYS,
         generations_html,
         most_confident_mistakes,
         untested,
     )
-    from widgets.registry import resolve
     from workbench.plots import confusion_matrix_plot
 
     try:

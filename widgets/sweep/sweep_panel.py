@@ -1,13 +1,13 @@
 """SweepPanel: the Sweep tab — vary settings, watch every trial live, keep the best.
 
-Pick the settings that vary and their ranges (:class:`~widgets.sweep_space.SpaceEditor`,
+Pick the settings that vary and their ranges (:class:`~widgets.sweep.sweep_space.SpaceEditor`,
 generated from the config metadata), the budget (trials, minutes), the objective, the
 sampler and the pruner, and click **Start sweep**: the base settings are the form's (the
 other tabs'), and ``workbench.sweeps.sweep`` runs the trials in its worker thread, each an
 ordinary run in ``<sweep folder>/trials/trial-NNNN``. The kernel stays free.
 
-While it runs, :class:`~widgets.sweep_view.SweepPump` (one thread) shows every trial's
-validation curve on one :class:`~widgets.live_chart.LiveChart` (pruned trials faded, the
+While it runs, :class:`~widgets.sweep.sweep_view.SweepPump` (one thread) shows every trial's
+validation curve on one :class:`~widgets.live.live_chart.LiveChart` (pruned trials faded, the
 best drawn thick), each trial's score and the best so far on a second chart, the trials
 table (settings, score, state, duration; sorted by score or by number), and — once three
 trials have finished — the parameter importances and a slice per setting.
@@ -20,7 +20,7 @@ pauses its runs at their next step and starts no trial; Stop stops the trial in 
 (``workbench sweep --resume FOLDER``). A bad space or setting shows the engine's message
 in red, and nothing starts.
 
-Thread ownership: the start job (:class:`~widgets.background.LatestJob`) prepares the
+Thread ownership: the start job (:class:`~widgets.live.background.LatestJob`) prepares the
 sweep (Optuna is imported then, not at the click) and hands it to a new pump; from then
 on the pump alone writes the live widgets (charts, table, trial picker, status, buttons,
 analysis). Clicks only call the handle or write the form.
@@ -34,12 +34,12 @@ from typing import Any
 
 import ipywidgets as w
 
-from widgets import html
-from widgets.background import LatestJob
-from widgets.form import ConfigForm
-from widgets.live_chart import LiveChart
-from widgets.sweep_space import SpaceEditor
-from widgets.sweep_view import SweepPump, best_chart, trials_chart
+from widgets.form.form import ConfigForm
+from widgets.live.background import LatestJob
+from widgets.live.live_chart import LiveChart
+from widgets.render import html
+from widgets.sweep.sweep_space import SpaceEditor
+from widgets.sweep.sweep_view import SweepPump, best_chart, trials_chart
 from workbench.config import ConfigError
 from workbench.sweeps.spec import PRUNERS, SAMPLERS
 from workbench.tasks import get_task
@@ -55,7 +55,7 @@ class SweepPanel(w.VBox):
     config
         Base settings when no ``form`` is given.
     form
-        A shared :class:`~widgets.form.ConfigForm` (the Workbench passes its own).
+        A shared :class:`~widgets.form.form.ConfigForm` (the Workbench passes its own).
     data
         A DataFrame / ``datasets.Dataset`` or a callable returning one (or None).
     on_open

@@ -13,9 +13,9 @@ from typing import Any
 
 import ipywidgets as w
 
-from widgets.attribution_view import AttributionView
-from widgets.image_explain_view import ImageExplainView
-from widgets.registry import resolve
+from widgets.app.registry import resolve
+from widgets.explain.attribution_view import AttributionView
+from widgets.explain.image_explain_view import ImageExplainView
 from workbench.tasks import TASKS
 
 #: How each kind of Explain view is built (a new kind: one line here, one task attribute).

@@ -14,7 +14,7 @@ and, ticked, the randomization check (the heatmap of a model whose weights were 
 layer by layer from the top, should not look like this one).
 
 Everything is computed by :func:`workbench.tasks.image_classification.explain_image` in one
-:class:`~widgets.background.LatestJob` worker, so the kernel stays free; that worker alone
+:class:`~widgets.live.background.LatestJob` worker, so the kernel stays free; that worker alone
 writes the result widgets (``status``, ``message``, ``prediction``, ``picture``,
 ``trust``). Callbacks on the main thread only read controls and submit jobs. Labels and
 file names are untrusted and escaped.
@@ -29,10 +29,10 @@ from typing import Any
 import ipywidgets as w
 import numpy as np
 
-from widgets import html
-from widgets.background import LatestJob
-from widgets.images import png_image
-from widgets.registry import resolve
+from widgets.app.registry import resolve
+from widgets.live.background import LatestJob
+from widgets.render import html
+from widgets.render.images import png_image
 from workbench.tasks.image_classification import (
     PIXEL_METHODS,
     explain_image,

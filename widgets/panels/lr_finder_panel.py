@@ -19,11 +19,11 @@ from typing import Any
 
 import ipywidgets as w
 
-from widgets import html
-from widgets.charts import lr_finder_plot, png
-from widgets.form import ConfigForm
-from widgets.images import png_image
-from widgets.pump import INTERVAL
+from widgets.form.form import ConfigForm
+from widgets.live.pump import INTERVAL
+from widgets.render import html
+from widgets.render.charts import lr_finder_plot, png
+from widgets.render.images import png_image
 from workbench.lr_find import LRFinderResult, find_lr
 from workbench.training.control import Control
 

@@ -1,6 +1,6 @@
 """What the Sweep tab shows while a sweep runs, and the one thread that updates it.
 
-:func:`trials_chart` is a :class:`~widgets.live_chart.LiveChart` with one panel: the
+:func:`trials_chart` is a :class:`~widgets.live.live_chart.LiveChart` with one panel: the
 objective at every evaluation, one line per trial (x: epochs trained). Its series list
 grows as trials start; a pruned or failed trial's line turns grey, faded and dashed, the
 best trial's line thick. :func:`best_chart` shows each finished trial's score and the best
@@ -20,11 +20,11 @@ import contextlib
 import threading
 from typing import Any
 
-from widgets import html
-from widgets.charts import png
-from widgets.live_chart import LiveChart
-from widgets.sweep_charts import sweep_analysis_plot
-from widgets.training_chart import TAB10
+from widgets.live.live_chart import LiveChart
+from widgets.live.training_chart import TAB10
+from widgets.render import html
+from widgets.render.charts import png
+from widgets.sweep.sweep_charts import sweep_analysis_plot
 
 INTERVAL = 0.5  # seconds between reads of the study: trials take seconds to minutes
 ANALYSIS_AFTER = 3  # finished trials before importances mean anything
@@ -100,7 +100,7 @@ def trial_series(trial: Any, best: int | None) -> dict[str, Any]:
 
 
 class SweepPump:
-    """Follow a sweep and update a :class:`~widgets.sweep_panel.SweepPanel` until it ends."""
+    """Follow a sweep and update a :class:`~widgets.sweep.sweep_panel.SweepPanel` until it ends."""
 
     def __init__(self, panel: Any, handle: Any, interval: float = INTERVAL) -> None:
         self.panel, self.handle, self.interval = panel, handle, interval

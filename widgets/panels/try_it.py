@@ -18,8 +18,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from widgets import html
-from widgets.registry import resolve
+from widgets.app.registry import resolve
+from widgets.render import html
 from workbench.tasks import get_task
 from workbench.tasks.causal_lm.generation import TRY_IT_TOKENS
 

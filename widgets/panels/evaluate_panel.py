@@ -8,13 +8,13 @@ training, a run that ended before testing) is said with what to do next.
 
 The coach's findings for the run (``summary["findings"]``: the pre-flight checks and the
 diagnosis of how it went) are shown under the metrics
-(:class:`~widgets.coach_panel.FindingsView`); with the Workbench's shared form (``form``)
+(:class:`~widgets.panels.coach_panel.FindingsView`); with the Workbench's shared form (``form``)
 each fix has an **Apply** button that sets those controls for the next **Train**, and the
 form's notice below says what changed.
 
 Each misclassified row has an **Explain** button. In the Workbench it opens that example in
 the Explain tab (``on_explain``); a panel on its own opens the Explain view the run's task
-asks for (:class:`~widgets.explain_tab.ExplainTab`) below the rows. A task can add pictures
+asks for (:class:`~widgets.explain.explain_tab.ExplainTab`) below the rows. A task can add pictures
 (``Task.evaluation_pictures``): an image run shows its misclassified test images as a grid.
 """
 
@@ -30,12 +30,12 @@ from typing import Any
 
 import ipywidgets as w
 
-from widgets import html
-from widgets.charts import png
-from widgets.coach_panel import FindingsView
-from widgets.form import ConfigForm
-from widgets.images import png_image
-from widgets.registry import resolve
+from widgets.app.registry import resolve
+from widgets.form.form import ConfigForm
+from widgets.panels.coach_panel import FindingsView
+from widgets.render import html
+from widgets.render.charts import png
+from widgets.render.images import png_image
 from workbench.plots import confusion_matrix_plot
 from workbench.tasks import TASKS
 
@@ -66,7 +66,7 @@ class EvaluatePanel(w.VBox):
         Called with ``(row, run)`` when a row's **Explain** button is clicked (the
         Workbench opens its Explain tab); default: an AttributionView opens in this panel.
     form
-        The shared :class:`~widgets.form.ConfigForm` the findings' **Apply** buttons set
+        The shared :class:`~widgets.form.form.ConfigForm` the findings' **Apply** buttons set
         (the Workbench passes its own); None shows the findings without buttons.
     """
 
@@ -197,7 +197,7 @@ class EvaluatePanel(w.VBox):
         )
         self.misclassified.value = html.note("see the answers before vs after above")
         if self.try_it is None:
-            from widgets.try_it import TryItBox
+            from widgets.panels.try_it import TryItBox
 
             self.try_it = TryItBox()
             self.set_trait("children", (*self.children, self.try_it))
@@ -221,7 +221,7 @@ class EvaluatePanel(w.VBox):
             self.on_explain(row, self.source)
             return
         if self.explain_tab is None:
-            from widgets.explain_tab import ExplainTab
+            from widgets.explain.explain_tab import ExplainTab
 
             self.explain_tab = ExplainTab()
             self.set_trait("children", (*self._parts, self.explain_tab))

@@ -4,7 +4,7 @@ A finding (:class:`workbench.coach.Finding`, or its ``to_dict()`` form from an e
 ``summary.json``) says what the coach saw, with its numbers, why it matters and the fix.
 When the fix is a setting (``changes``, e.g. ``{"batch_size": 8, "epochs": 10.0}``), an
 **Apply** button sets exactly those controls on the shared
-:class:`~widgets.form.ConfigForm`, as if the user had moved them, and the form's notice
+:class:`~widgets.form.form.ConfigForm`, as if the user had moved them, and the form's notice
 says what changed: ``applied: batch_size 32 → 8, epochs 3 → 10``. A control a lesson fixed
 is left alone and the notice says so. **Apply all** merges every finding's changes (the
 most severe finding wins where two touch the same setting); **Apply & re-run** (after a
@@ -30,8 +30,8 @@ from typing import Any
 import ipywidgets as w
 from traitlets import TraitError
 
-from widgets import html
-from widgets.form import ConfigForm
+from widgets.form.form import ConfigForm
+from widgets.render import html
 from workbench.coach import ORDER, Finding, combined_changes
 
 #: Colour (text and left border) and background of each severity.

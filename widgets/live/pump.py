@@ -3,7 +3,7 @@
 Why a pump (NOTEBOOK_FACTS.md, CONVENTIONS rule 6): training runs in the engine's worker
 thread and the kernel stays idle; something must carry new events to the widgets. The
 pump drains ``handle.history`` (append-only, so reading it needs no lock) every
-``interval`` seconds, folds the new events into a :class:`~widgets.live.RunState`, and asks
+``interval`` seconds, folds the new events into a :class:`~widgets.live.state.RunState`, and asks
 each attached view to update inside ``hold_sync()`` so a tick's changes travel as one
 message per widget. It is the only thread that writes the views' live widgets while the
 run lasts; it ticks a last time when the run ends and then stops itself.
@@ -24,7 +24,7 @@ import contextlib
 import threading
 from typing import Any
 
-from widgets.live import RunState
+from widgets.live.state import RunState
 from workbench.diagnostics import detect_overfitting
 from workbench.runs import RunHandle
 

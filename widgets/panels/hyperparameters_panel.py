@@ -2,21 +2,21 @@
 checks on demand, and the LR range test.
 
 Every control here is generated from the config dataclass metadata by
-:func:`widgets.controls.control_for` (sliders, dropdowns, log slider for the learning
+:func:`widgets.form.controls.control_for` (sliders, dropdowns, log slider for the learning
 rate, help text as tooltips); none is written by hand. An invalid combination shows the
 engine's :class:`~workbench.config.ConfigError` message in red (``form.error``) instead of
 raising. The learning rate is the one setting a running loop accepts: moving it during a
-run goes to ``handle.set_lr`` (see :class:`~widgets.train_panel.TrainPanel`), other
+run goes to ``handle.set_lr`` (see :class:`~widgets.panels.train_panel.TrainPanel`), other
 settings say they need a restart (``form.notice``).
 
 **Check settings** runs the coach's pre-flight checks (:mod:`workbench.coach`) for the
 current settings without training: it prepares the data as training would (cached, so the
 next **Train** reuses it) and loads only the tokenizer, then shows the findings with
-**Apply** buttons (:class:`~widgets.coach_panel.FindingsView`), or says that nothing was
+**Apply** buttons (:class:`~widgets.panels.coach_panel.FindingsView`), or says that nothing was
 flagged. A bad setting or data file is shown as the engine's message in red.
 
 Thread ownership: the check runs in one background worker
-(:class:`~widgets.background.LatestJob`), the only thread that writes ``check_status``,
+(:class:`~widgets.live.background.LatestJob`), the only thread that writes ``check_status``,
 ``check_message``, ``findings`` and the **Check settings** button's state; the click only
 reads the form and hands the worker a job.
 """
@@ -28,11 +28,11 @@ from typing import Any
 
 import ipywidgets as w
 
-from widgets import html
-from widgets.background import LatestJob
-from widgets.coach_panel import FindingsView
-from widgets.form import ConfigForm
-from widgets.lr_finder_panel import LRFinderPanel
+from widgets.form.form import ConfigForm
+from widgets.live.background import LatestJob
+from widgets.panels.coach_panel import FindingsView
+from widgets.panels.lr_finder_panel import LRFinderPanel
+from widgets.render import html
 from workbench.config import ConfigError, TrainConfig
 from workbench.training.checkup import check_settings
 
@@ -46,7 +46,7 @@ class HyperparametersPanel(w.VBox):
     config
         Initial settings when no ``form`` is given.
     form
-        A shared :class:`~widgets.form.ConfigForm`.
+        A shared :class:`~widgets.form.form.ConfigForm`.
     data
         DataFrame for the checks and the LR range test, or a callable returning one.
     lr_find_steps

@@ -117,7 +117,7 @@ class FieldControl:
                 self._setting = False
 
     def lock(self) -> None:
-        """Hide and disable the control: a lesson fixed its value (widgets.lesson)."""
+        """Hide and disable the control: a lesson fixed its value (widgets.app.lesson)."""
         self.locked = True
         self.widget.layout.display = "none"
         self.input.disabled = True

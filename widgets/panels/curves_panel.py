@@ -4,7 +4,7 @@
 >>> LossCurvesPanel("runs/2024…-lora")  # live if that run trains here, else from events.jsonl
 
 Shows training loss (raw + smoothed), validation loss, validation metric, learning rate
-and gradient norm on a :class:`~widgets.live_chart.LiveChart` drawn by the browser (hover
+and gradient norm on a :class:`~widgets.live.live_chart.LiveChart` drawn by the browser (hover
 read-out, zoom, pan, log-y, smoothing, a "last N steps" window), and an overfitting flag
 with suggestions (:func:`workbench.diagnostics.detect_overfitting`). Static pictures of
 the same curves — ``wb.report()``, ``loss_curves.png`` in the run directory — stay with
@@ -23,12 +23,12 @@ from typing import Any
 
 import ipywidgets as w
 
-from widgets import html
-from widgets.live import RunState
-from widgets.live_chart import with_static_png
-from widgets.pump import RunPump
-from widgets.registry import resolve
-from widgets.training_chart import ChartFeed, show_events, training_chart
+from widgets.app.registry import resolve
+from widgets.live.live_chart import with_static_png
+from widgets.live.pump import RunPump
+from widgets.live.state import RunState
+from widgets.live.training_chart import ChartFeed, show_events, training_chart
+from widgets.render import html
 from workbench.diagnostics import detect_overfitting, flag_sentence
 
 

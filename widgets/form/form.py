@@ -1,6 +1,6 @@
 """The whole configuration as generated controls, and the TrainConfig they describe.
 
-:class:`ConfigForm` builds one :class:`~widgets.controls.FieldControl` per config field
+:class:`ConfigForm` builds one :class:`~widgets.form.controls.FieldControl` per config field
 (``workbench.config.all_fields()``), except the few listed in :data:`EXCLUDED`. Panels
 show slices of it (the Data panel the ``data`` section, …); the Workbench shares one form
 across all panels so every control appears once and ``config()`` sees them all.
@@ -9,7 +9,7 @@ Invalid combinations are explained, not raised: after every change the form rebu
 config and shows a :class:`~workbench.config.ConfigError` message in red in ``error``.
 Only the kernel's main thread (widget callbacks) writes these controls and messages.
 
-With a :class:`~widgets.lesson.Lesson`, the lesson's fixed values are set first and the
+With a :class:`~widgets.app.lesson.Lesson`, the lesson's fixed values are set first and the
 controls it hides are locked (hidden, disabled, never changed by ``set_config``), so
 ``config()`` always carries the lesson's values.
 """
@@ -21,9 +21,9 @@ from typing import Any
 
 import ipywidgets as w
 
-from widgets import html
-from widgets.controls import FieldControl, control_for
-from widgets.lesson import Lesson
+from widgets.app.lesson import Lesson
+from widgets.form.controls import FieldControl, control_for
+from widgets.render import html
 from workbench.config import TrainConfig, all_fields
 from workbench.methods import METHODS
 
@@ -43,7 +43,7 @@ class ConfigForm:
     config
         Initial values (default ``TrainConfig()``).
     lesson
-        Fix some settings and hide their controls (see :mod:`widgets.lesson`).
+        Fix some settings and hide their controls (see :mod:`widgets.app.lesson`).
     """
 
     def __init__(self, config: TrainConfig | None = None, lesson: Lesson | None = None) -> None:

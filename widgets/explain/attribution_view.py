@@ -22,7 +22,7 @@ Whatever is shown can be exported as a self-contained HTML page or a PNG (matplo
 and :meth:`AttributionView.snapshot` returns it as a static output for the notebook itself: the
 live view is gone from a saved, exported or shared copy, the snapshot stays.
 
-Threads (NOTEBOOK_FACTS.md): attributions run in one :class:`~widgets.background.LatestJob`
+Threads (NOTEBOOK_FACTS.md): attributions run in one :class:`~widgets.live.background.LatestJob`
 worker so the kernel stays free; that worker alone writes the result widgets (``status``,
 ``message``, ``output``, ``info``). Callbacks on the kernel's main thread only read controls,
 submit jobs, and write the export line.
@@ -37,9 +37,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from widgets import html
-from widgets.attribution_export import Shown, write_view
-from widgets.attribution_sources import (
+from widgets.explain.attribution_export import Shown, write_view
+from widgets.explain.attribution_sources import (
     PICKS,
     ModelChoices,
     example_label,
@@ -47,7 +46,8 @@ from widgets.attribution_sources import (
     pick_examples,
     read_predictions,
 )
-from widgets.background import LatestJob
+from widgets.live.background import LatestJob
+from widgets.render import html
 from workbench.attribution import ATTRIBUTION_METHODS, Explanation, explain
 from workbench.attribution.compare import agreement, shared_scale
 from workbench.attribution.html import comparison_html, esc, explanation_html, panel_scales

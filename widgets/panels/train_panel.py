@@ -2,11 +2,11 @@
 
 **Train** validates the form, calls ``workbench.train(config, data=...)`` (which returns at
 once: the run lives in the engine's worker thread) and starts one
-:class:`~widgets.pump.RunPump` that feeds this panel and its
-:class:`~widgets.curves_panel.LossCurvesPanel`. The kernel stays free: clicks only set
+:class:`~widgets.live.pump.RunPump` that feeds this panel and its
+:class:`~widgets.panels.curves_panel.LossCurvesPanel`. The kernel stays free: clicks only set
 flags on the run's control object (CONVENTIONS rule 5).
 
-The coach's findings (:class:`~widgets.coach_panel.FindingsView`) appear below the
+The coach's findings (:class:`~widgets.panels.coach_panel.FindingsView`) appear below the
 status: the pre-flight checks as soon as the run has made them (before step 1), the
 diagnosis when it ends, each fix with **Apply**, and after the run **Apply & re-run**. A
 run the pre-flight stopped (an ``error`` finding) shows its message in red like any
@@ -31,12 +31,13 @@ from typing import Any
 
 import ipywidgets as w
 
-from widgets import html, registry
-from widgets.coach_panel import FindingsView
-from widgets.curves_panel import LossCurvesPanel
-from widgets.form import ConfigForm
-from widgets.live import RunState
-from widgets.pump import RunPump
+from widgets.app import registry
+from widgets.form.form import ConfigForm
+from widgets.live.pump import RunPump
+from widgets.live.state import RunState
+from widgets.panels.coach_panel import FindingsView
+from widgets.panels.curves_panel import LossCurvesPanel
+from widgets.render import html
 from workbench.methods import METHODS
 from workbench.runs import RunHandle, train
 
@@ -58,7 +59,7 @@ class TrainPanel(w.VBox):
         A DataFrame / ``datasets.Dataset`` to train on, or a zero-argument callable that
         returns one (or None to use ``config.data.dataset``).
     form
-        A shared :class:`~widgets.form.ConfigForm` (the Workbench passes its own).
+        A shared :class:`~widgets.form.form.ConfigForm` (the Workbench passes its own).
     attach
         A RunHandle or run directory to show at once (live if it trains in this kernel).
     """

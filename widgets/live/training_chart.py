@@ -1,4 +1,5 @@
-"""Training curves on a :class:`~widgets.live_chart.LiveChart`: what is drawn, from which events.
+"""Training curves on a :class:`~widgets.live.live_chart.LiveChart`: what is drawn, from
+which events.
 
 :func:`training_chart` lays out the panels of one run — loss (training raw and smoothed,
 validation), validation metric, learning rate, gradient norm — and :class:`ChartFeed`
@@ -17,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from widgets.live_chart import LiveChart
+from widgets.live.live_chart import LiveChart
 
 # matplotlib's tab10, so the live chart and the static PNGs (report, loss_curves.png) agree
 TAB10 = (

@@ -45,10 +45,10 @@ from typing import Any
 
 import ipywidgets as w
 
-from widgets import html
-from widgets.charts import class_balance_plot, png
-from widgets.form import ConfigForm
-from widgets.images import png_image
+from widgets.form.form import ConfigForm
+from widgets.render import html
+from widgets.render.charts import class_balance_plot, png
+from widgets.render.images import png_image
 from workbench.data import list_datasets, read_source
 from workbench.tasks import get_task
 from workbench.tasks.base import CLEANING_FIELDS as _CLEANING

@@ -78,7 +78,7 @@ def chart_plot(
     axes: Any = None,
     x_max: float = 0.0,
 ) -> tuple[Any, Any]:
-    """A static picture of a :class:`~widgets.live_chart.LiveChart`'s panels (same series,
+    """A static picture of a :class:`~widgets.live.live_chart.LiveChart`'s panels (same series,
     colours and smoothing): the fallback a notebook export shows where the live chart
     cannot render. Panels with no data are left out."""
     shown = [p for p in panels if any(data.get(s.get("smooth") or s["id"], [[]])[0]

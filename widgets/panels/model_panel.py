@@ -7,7 +7,7 @@ method's knobs, and the trainable-parameter count the choice implies, computed b
 :func:`workbench.tasks.trainable_parameters` in a worker thread (it loads the
 model: seconds) while the panel says "computing…".
 
-Thread ownership: the :class:`~widgets.background.LatestJob` worker alone writes
+Thread ownership: the :class:`~widgets.live.background.LatestJob` worker alone writes
 ``trainable``; everything else is written by widget callbacks on the main thread.
 """
 
@@ -18,9 +18,9 @@ from typing import Any
 
 import ipywidgets as w
 
-from widgets import html
-from widgets.background import LatestJob
-from widgets.form import ConfigForm
+from widgets.form.form import ConfigForm
+from widgets.live.background import LatestJob
+from widgets.render import html
 from workbench.methods import METHODS
 from workbench.models.listing import describe_catalog
 from workbench.tasks import trainable_parameters

@@ -37,7 +37,7 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).parent.parent / "static"
 
 
 class SeriesBuffer:
@@ -228,7 +228,7 @@ class LiveChart(anywidget.AnyWidget):
         data = self.snapshot()
         if not any(xs for xs, _ in data.values()):
             return None
-        from widgets.charts import chart_plot, png
+        from widgets.render.charts import chart_plot, png
 
         x_max = max([self.x_max, *(max(xs, default=0.0) for xs, _ in data.values())])
         fig, _ = chart_plot(self.panels, self.series, data, self.smoothing, x_max=x_max)

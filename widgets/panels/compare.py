@@ -5,7 +5,7 @@
 :class:`Comparison`: the runs' curves overlaid in one labelled figure
 (:func:`workbench.plots.plot_run_comparison`) above a table of the settings that differ and
 the held-out numbers (:func:`workbench.experiments.comparison_table`). Like
-:class:`~widgets.report.RunReport` it is a plain object with ``_repr_html_`` and
+:class:`~widgets.render.report.RunReport` it is a plain object with ``_repr_html_`` and
 ``_repr_png_`` — no IPython import — so its output survives any notebook export.
 :func:`figure` does the same for any figure a plot function returns.
 """
@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from widgets import html
-from widgets.charts import png
+from widgets.render import html
+from widgets.render.charts import png
 from workbench.experiments import comparison_table
 from workbench.plots import plot_run_comparison, summary_baseline
 from workbench.runs import Run, load_run

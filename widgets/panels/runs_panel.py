@@ -2,7 +2,7 @@
 
 A table of every run in ``runs_dir`` (:func:`workbench.runs.runs_table`); select two or
 more to overlay their curves on one interactive chart (one colour per run; the same
-:class:`~widgets.live_chart.LiveChart` the Train tab draws on) and list the settings in
+:class:`~widgets.live.live_chart.LiveChart` the Train tab draws on) and list the settings in
 which they differ (:func:`workbench.runs.config_differences`). It reads only run
 directories, so it shows runs from other processes and other machines too.
 """
@@ -14,9 +14,9 @@ from typing import Any
 
 import ipywidgets as w
 
-from widgets import html
-from widgets.live_chart import LiveChart
-from widgets.training_chart import show_overlay
+from widgets.live.live_chart import LiveChart
+from widgets.live.training_chart import show_overlay
+from widgets.render import html
 from workbench.runs import Run, config_differences, list_runs, runs_table
 
 

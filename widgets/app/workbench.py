@@ -4,7 +4,7 @@
 >>> wb = Workbench()  # Data · Model · Hyperparameters · Train · Evaluate · Explain · Runs · Sweep
 >>> wb                        # (last expression of the cell: displays it)
 
-All panels share one :class:`~widgets.form.ConfigForm`, so every setting has exactly one
+All panels share one :class:`~widgets.form.form.ConfigForm`, so every setting has exactly one
 control and ``wb.config()`` is the TrainConfig they describe. Re-running the cell shows
 the run this kernel started last (live if it still trains); ``attach=`` shows any run
 handle or run directory instead, and ``attach=None`` starts blank.
@@ -19,11 +19,11 @@ label is the signal: it changes when a run starts, pauses, resumes or ends, whic
 thread writes it (the pump, or a click for a run that ended at once), so the hand-over runs
 in one worker (``follow_job``) and never holds up the pump.
 
-The Sweep tab (:mod:`widgets.sweep_panel`) searches around the form's settings: every
+The Sweep tab (:mod:`widgets.sweep.sweep_panel`) searches around the form's settings: every
 trial is a run of its own, which **Open in Evaluate** / **Open in Explain** show in those
 tabs and **Use these settings** copies into the form.
 
-Lesson mode (:mod:`widgets.lesson`): ``Workbench(lesson=Lesson(fixed=..., editable=...,
+Lesson mode (:mod:`widgets.app.lesson`): ``Workbench(lesson=Lesson(fixed=..., editable=...,
 tabs=...))`` fixes settings and hides their controls and tabs; ``wb.state()`` is the whole
 workbench (settings, lesson, open tab) as one copyable string, and
 ``Workbench.from_state(text)`` restores it.
@@ -38,15 +38,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from widgets import html, registry
-from widgets.attribution_view import AttributionView
-from widgets.background import LatestJob
-from widgets.data_panel import DataPanel
-from widgets.evaluate_panel import EvaluatePanel
-from widgets.explain_tab import ExplainTab
-from widgets.form import ConfigForm
-from widgets.hyperparameters_panel import HyperparametersPanel
-from widgets.lesson import (
+from widgets.app import registry
+from widgets.app.lesson import (
     Lesson,
     StateError,
     config_from_state,
@@ -54,11 +47,19 @@ from widgets.lesson import (
     encode_state,
     lesson_from_state,
 )
-from widgets.model_panel import ModelPanel
-from widgets.report import RunReport, report
-from widgets.runs_panel import RunsPanel
-from widgets.sweep_panel import SweepPanel
-from widgets.train_panel import TrainPanel
+from widgets.explain.attribution_view import AttributionView
+from widgets.explain.explain_tab import ExplainTab
+from widgets.form.form import ConfigForm
+from widgets.live.background import LatestJob
+from widgets.panels.data_panel import DataPanel
+from widgets.panels.evaluate_panel import EvaluatePanel
+from widgets.panels.hyperparameters_panel import HyperparametersPanel
+from widgets.panels.model_panel import ModelPanel
+from widgets.panels.runs_panel import RunsPanel
+from widgets.panels.train_panel import TrainPanel
+from widgets.render import html
+from widgets.render.report import RunReport, report
+from widgets.sweep.sweep_panel import SweepPanel
 from workbench.config import ConfigError, TrainConfig
 from workbench.runs import RunHandle
 
@@ -85,7 +86,7 @@ class Workbench(w.VBox):
     lr_find_steps, max_points
         Steps of the LR range test; loss points kept for drawing.
     lesson
-        A :class:`~widgets.lesson.Lesson`: settings it fixes are used and hidden, and only
+        A :class:`~widgets.app.lesson.Lesson`: settings it fixes are used and hidden, and only
         its tabs are shown.
     """
 

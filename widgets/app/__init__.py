@@ -1,0 +1,1 @@
+"""The Workbench (every tab in one cell), lesson mode, and the runs this kernel started."""

@@ -1,0 +1,1 @@
+"""The Explain tab: word attributions, pixel heatmaps, their sources and exports."""

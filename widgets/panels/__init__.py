@@ -1,0 +1,1 @@
+"""One panel per tab: Data, Model, Hyperparameters, Train, Evaluate, Runs, and their parts."""

@@ -1,0 +1,1 @@
+"""Escaped HTML pieces, PNG views, plot functions, and the plain report of a run."""

@@ -1,0 +1,1 @@
+"""The Sweep tab: the search-space editor, the live view of the trials, their charts."""
