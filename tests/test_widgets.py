@@ -844,3 +844,18 @@ def test_report_is_a_plain_object_with_png_and_escaped_html(tmp_path: Path) -> N
     assert "run-&lt;b&gt;" in html_text and "<b>" not in html_text
     assert type(rep).__module__ == "widgets.render.report"
     assert is_png(rep.save(tmp_path / "r.png").read_bytes())
+
+
+def test_answers_table_shows_the_instruction_every_prompt_repeats_once() -> None:
+    from widgets.panels.evaluate_panel import generations_html
+
+    instruction = "Classify the sentiment of this tweet. Answer with one word.\n\nTweet: "
+    rows = [
+        {"prompt": instruction + t, "reference": "x", "before": "y", "after": "x"}
+        for t in ("good day", "bad day")
+    ]
+    shown = generations_html(rows)
+    assert shown.count("Classify the sentiment") == 1
+    assert "good day" in shown and "bad day" in shown
+    alone = generations_html(rows[:1])
+    assert alone.count("Classify the sentiment") == 1
