@@ -301,6 +301,46 @@ def render_lr_finder_message(a: str, b: str, c: str) -> str:
     return failure_html(a) + failure_html(DataError(b)) + failure_html(KeyError(c))
 
 
+def render_deploy_box(a: str, b: str, c: str) -> str:
+    """The Evaluate tab's export check: artifact names, loaders, errors and the run's path
+    come from export_report.json (a file anyone may have edited)."""
+    from widgets.panels.deploy_box import DeployBox
+
+    box = _one(DeployBox)
+    failed = {"loader": c, "loaded": False, "error": a, "passed": False, "path": b}
+    worse = {
+        "loader": a,
+        "loaded": True,
+        "passed": False,
+        "examples": 3,
+        "agreement": 0.5,
+        "max_abs_logit_diff": 2.0,
+        "max_abs_prob_diff": 0.5,
+        "path": c,
+        "tolerance": {"max_abs_logit_diff": 1e-3, "min_agreement": 0.99},
+    }
+    box._show_report(
+        {
+            "checked": True,
+            "passed": False,
+            "run": b,
+            "finished": c,
+            "artifacts": {a: failed, b: worse},
+        }
+    )
+    checked = box.status.value + box.table.value + _findings_html(box.findings)
+    box._show_report({"checked": False, "passed": None, "reason": a, "finished": b})
+    return checked + box.status.value + _findings_html(box.findings)
+
+
+def _findings_html(view: Any) -> str:
+    return "".join(
+        getattr(w, "value", "")
+        for row in view.children
+        for w in (row, *getattr(row, "children", ()))
+    )
+
+
 @functools.cache
 def _one(cls: type) -> Any:
     """One instance of ``cls`` for all examples (a widget is slow to build)."""
@@ -425,6 +465,7 @@ RENDERERS = {
     "widgets.render.report.RunReport": render_report,
     "widgets.render.report.RunReport findings": render_report_findings,
     "widgets.panels.coach_panel finding": render_finding,
+    "widgets.panels.deploy_box report": render_deploy_box,
     "widgets.panels.compare.Comparison": render_comparison_widget,
     "widgets.panels.evaluate_panel mistakes": render_mistake_row,
     "widgets.panels.evaluate_panel generations": render_generations,
@@ -474,6 +515,7 @@ HTML_WRITERS: dict[str, tuple[str, ...] | str] = {
     "widgets/panels/curves_panel.py": ("widgets.panels.curves_panel overfitting",),
     "widgets/panels/coach_panel.py": ("widgets.panels.coach_panel finding",),
     "widgets/panels/try_it.py": ("widgets.panels.try_it answer",),
+    "widgets/panels/deploy_box.py": ("widgets.panels.deploy_box report",),
     "widgets/panels/model_panel.py": ("widgets.panels.model_panel catalog + trainable",),
     "widgets/panels/lr_finder_panel.py": ("widgets.panels.lr_finder_panel message",),
     "widgets/form/form.py": ("widgets.form.form notice + error",),
@@ -498,6 +540,8 @@ HTML_WRITERS: dict[str, tuple[str, ...] | str] = {
     "widgets/sweep/sweep_panel.py": "fixed <b> section titles; messages, run folders and trial "
     "settings go through html.note/error/plain, the trials table through html.table",
     "workbench/config.py": "not HTML: <slug> and <timestamp> are placeholders in help text",
+    "workbench/deploy/parity.py": "not HTML: <run> is a placeholder in the loader descriptions",
+    "workbench/cli/export.py": "not HTML: <run> is a placeholder in help text",
 }
 # An opening or closing tag: ``<b>``, ``<p style=…>``, ``</h3>``, ``<br/>``; not ``a < b``.
 TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)(?=[\s/>])")

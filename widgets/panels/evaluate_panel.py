@@ -16,6 +16,9 @@ Each misclassified row has an **Explain** button. In the Workbench it opens that
 the Explain tab (``on_explain``); a panel on its own opens the Explain view the run's task
 asks for (:class:`~widgets.explain.explain_tab.ExplainTab`) below the rows. A task can add pictures
 (``Task.evaluation_pictures``): an image run shows its misclassified test images as a grid.
+
+Below, :class:`~widgets.panels.deploy_box.DeployBox` checks the run's exported copies
+against the evaluated model in a fresh process (``export_report.json``) and exports ONNX.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import ipywidgets as w
 from widgets.app.registry import resolve
 from widgets.form.form import ConfigForm
 from widgets.panels.coach_panel import FindingsView
+from widgets.panels.deploy_box import DeployBox
 from widgets.render import html
 from widgets.render.charts import png
 from widgets.render.images import png_image
@@ -96,6 +100,7 @@ class EvaluatePanel(w.VBox):
         self.pictures = w.VBox()  # the task's pictures (an image run: its mistakes)
         self.misclassified = w.HTML()  # the column header, or "none"
         self.mistakes = w.VBox()  # one row per mistake: Explain button + escaped cells
+        self.deploy = DeployBox()  # the export check and ONNX export (hidden without a run)
         self._lock = threading.Lock()  # show() may come from a click or a notebook cell
         self._parts: list[w.Widget] = [
             self.message,
@@ -108,6 +113,7 @@ class EvaluatePanel(w.VBox):
             self.pictures,
             self.misclassified,
             self.mistakes,
+            self.deploy,
         ]
         super().__init__(self._parts)
         if run is not None:
@@ -163,6 +169,7 @@ class EvaluatePanel(w.VBox):
         path = view.run_dir / "test_predictions.jsonl" if view.run_dir else None
         self.rows = most_confident_mistakes(path, self.max_examples) if path else []
         self._show_mistakes()
+        self.deploy.show(view.run_dir)
 
     def _show_pictures(self, view: Any, summary: dict[str, Any]) -> None:
         """The pictures the run's task adds (the misclassified images of an image run)."""
@@ -238,6 +245,7 @@ class EvaluatePanel(w.VBox):
         self.explain_buttons = []
         self.confusion.value = b""
         self.findings.show([])
+        self.deploy.show(None)
 
 
 CELL = "display:inline-block;vertical-align:top;padding:0 4px"

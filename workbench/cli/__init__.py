@@ -5,7 +5,8 @@
 ``common``          setting flags from the config fields, config from flags, open a run
 ``console``         progress bar, findings and the second Ctrl-C while a run trains
 ``models`` …        one module per command (``models``, ``datasets``, ``train``,
-                    ``check``, ``eval``, ``predict``, ``lab``, ``explain``, ``sweep``),
+                    ``check``, ``eval``, ``predict``, ``export``, ``lab``, ``explain``,
+                    ``sweep``),
                     each with ``add_parser(subparsers)`` and ``run(args)``
 ``causal_lm``       what ``eval``/``predict``/``explain``/``train`` print for a causal LM
 ==================  ==========================================================

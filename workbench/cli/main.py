@@ -18,7 +18,18 @@ from workbench.errors import USER_ERRORS
 
 #: The subcommands, in ``--help`` order; each is a module ``workbench.cli.<name>`` with
 #: ``add_parser(subparsers)`` and ``run(args) -> exit code``.
-COMMANDS = ("models", "datasets", "train", "check", "eval", "predict", "lab", "explain", "sweep")
+COMMANDS = (
+    "models",
+    "datasets",
+    "train",
+    "check",
+    "eval",
+    "predict",
+    "export",
+    "lab",
+    "explain",
+    "sweep",
+)
 
 
 def command_module(name: str) -> ModuleType:

@@ -185,7 +185,15 @@ def _body(
             + (f" — fix: {md(f['fix'])}" if f.get("fix") else "")
             for f in findings
         ]
-    lines += ["", "## How to use", "", "```python", *task.card_usage(adapter), "```", ""]
+    lines += [
+        "",
+        "## How to use",
+        "",
+        "```python",
+        *task.card_usage(adapter, [str(x) for x in labels]),
+        "```",
+        "",
+    ]
     return lines
 
 

@@ -101,8 +101,9 @@ class Task:
     card_pipeline_tag: ClassVar[str] = ""
     card_library: ClassVar[str] = "transformers"
 
-    def card_usage(self, adapter: bool) -> list[str]:
-        """Python lines of the model card's *How to use* (run from the run directory)."""
+    def card_usage(self, adapter: bool, labels: list[str]) -> list[str]:
+        """Python lines of the model card's *How to use* (run from the run directory);
+        ``labels``: the run's class names, in the head's order (may be empty)."""
         return [
             "import workbench",
             "",

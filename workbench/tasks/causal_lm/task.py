@@ -59,7 +59,7 @@ class CausalLM(Task):
     generates: ClassVar[bool] = True
     card_pipeline_tag: ClassVar[str] = "text-generation"
 
-    def card_usage(self, adapter: bool) -> list[str]:
+    def card_usage(self, adapter: bool, labels: list[str]) -> list[str]:
         if adapter:
             return [
                 "from peft import AutoPeftModelForCausalLM",

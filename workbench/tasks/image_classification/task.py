@@ -69,7 +69,7 @@ class ImageClassification(Task):
     card_pipeline_tag: ClassVar[str] = "image-classification"
     card_library: ClassVar[str] = "pytorch"
 
-    def card_usage(self, adapter: bool) -> list[str]:
+    def card_usage(self, adapter: bool, labels: list[str]) -> list[str]:
         return [
             "# this task's own format (EfficientNet-Lite, safetensors + config.json)",
             "from workbench.tasks.image_classification import load_model_folder",

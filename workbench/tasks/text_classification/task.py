@@ -36,13 +36,23 @@ class TextClassification(Task):
     raw_preview: ClassVar[bool] = True
     card_pipeline_tag: ClassVar[str] = "text-classification"
 
-    def card_usage(self, adapter: bool) -> list[str]:
+    def card_usage(self, adapter: bool, labels: list[str]) -> list[str]:
         if adapter:
+            # adapter/ does not record the classes: without them peft builds the base
+            # model's default head, which the saved head does not fit (export check); a
+            # base with a head of its own keeps it aside (the adapter brings the run's head)
             return [
                 "from peft import AutoPeftModelForSequenceClassification",
                 "from transformers import AutoTokenizer",
                 "",
-                'model = AutoPeftModelForSequenceClassification.from_pretrained("adapter")',
+                f"labels = {python_literal(labels)}",
+                "model = AutoPeftModelForSequenceClassification.from_pretrained(",
+                '    "adapter",',
+                "    num_labels=len(labels),",
+                "    id2label=dict(enumerate(labels)),",
+                "    label2id={name: i for i, name in enumerate(labels)},",
+                "    ignore_mismatched_sizes=True,  # the base's own head, if any, is replaced",
+                ")",
                 'tokenizer = AutoTokenizer.from_pretrained("adapter")',
                 'logits = model(**tokenizer(["I love this"], return_tensors="pt")).logits',
             ]
@@ -179,6 +189,16 @@ class TextClassification(Task):
             write_predictions(run_dir / "test_predictions.jsonl", s, test["probs"])
             with quiet_transformers():
                 export_model(s, run_dir)
+
+
+def python_literal(values: list[str]) -> str:
+    """``values`` as a Python list literal that is safe inside a Markdown code fence and
+    inert as HTML: JSON string escapes are Python's too; backticks and ``<>&`` become
+    ``\\u0060``, ``\\u003c`` … (the same strings once Python reads them)."""
+    text = json.dumps(values)
+    for char in "`<>&":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
 
 
 def write_predictions(path: Path, s: Session, probs: Any) -> None:
