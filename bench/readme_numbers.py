@@ -20,7 +20,9 @@ revision it quotes:
   (``sweep-<date>.json``);
 * ``image-table`` (README *Image classification*): ``bench/image_baseline.py``'s fine-tuned
   EfficientNet-Lite0 against the same model from random weights and a pixel-space logistic
-  regression on one Fashion-MNIST split (``image-<date>.json``).
+  regression on one Fashion-MNIST split (``image-<date>.json``);
+* ``onnx-latency`` (README *Deploy*): ``bench/onnx_latency.py``'s ONNX Runtime against
+  PyTorch eager latency at batch 1 and 32, with the A/A pair (``onnx-latency-<date>.json``).
 
 The newest file of each kind is used unless one is named (``--bench FILE`` …). After
 ``--write``, ``python bench/report.py docs/benchmarks.md`` carries the findings into the
@@ -249,6 +251,35 @@ def image_table(record: dict[str, Any]) -> str:
     )
 
 
+def onnx_latency(record: dict[str, Any]) -> str:
+    """The README's latency table from a ``bench/onnx_latency.py`` raw output."""
+    settings = record["settings"]
+
+    def ratio(r: dict[str, float]) -> str:
+        return f"{r['median']:.2f}× ({r['min']:.2f}–{r['max']:.2f})"
+
+    rows = []
+    for r in record["results"].values():
+        ms = {k: 1000 * statistics.median(v) for k, v in r["seconds"].items()}
+        rows.append(
+            f"| {r['threads']} | {r['batch']} × {settings['sequence_tokens']} "
+            f"| {ms['pytorch']:.1f} | {ms['onnxruntime']:.1f} | {ratio(r['ratio_onnxruntime'])} "
+            f"| {ratio(r['ratio_pytorch_again'])} |"
+        )
+    return "\n".join(
+        [
+            "| threads | batch × tokens | PyTorch eager (ms) | ONNX Runtime (ms) "
+            "| ORT / PyTorch | A/A: PyTorch again / PyTorch |",
+            "|--:|--:|--:|--:|--:|--:|",
+            *rows,
+            "",
+            f"{settings['model']}; medians of {settings['repeats']} interleaved repeats after "
+            f"{settings['warmup']} warm-ups, lowest–highest repeat in brackets; "
+            f"`bench/onnx_latency.py`, {describe(record)}; raw output `{record['path']}`.",
+        ]
+    )
+
+
 def replace_block(path: Path, name: str, text: str) -> None:
     body = path.read_text(encoding="utf-8")
     pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(\n<!-- {name}:end -->)", re.S)
@@ -264,6 +295,7 @@ def main() -> None:
     parser.add_argument("--ig", type=Path, default=None)
     parser.add_argument("--sweep", type=Path, default=None, help="a bench/sweep.py raw output")
     parser.add_argument("--image", type=Path, default=None, help="a bench/image_baseline.py output")
+    parser.add_argument("--onnx", type=Path, default=None, help="a bench/onnx_latency.py output")
     parser.add_argument("--write", action="store_true", help="replace the blocks in place")
     args = parser.parse_args()
     bench = load(args.bench or newest("bench-2*.json"))
@@ -271,6 +303,7 @@ def main() -> None:
     ig = ig_cost(load(args.ig or newest("attribution_speed-*.json")))
     searched = load(args.sweep or newest("sweep-2*.json"))
     images = load(args.image or newest("image-2*.json"))
+    latency = load(args.onnx or newest("onnx-latency-2*.json"))
     blocks = [
         (README, "bench-table", bench_table(bench)),
         (README, "adamw", f"With fused AdamW {sentence}."),
@@ -278,6 +311,7 @@ def main() -> None:
         (README, "ig-cost", ig),
         (README, "sweep-table", sweep_table(searched)),
         (README, "image-table", image_table(images)),
+        (README, "onnx-latency", onnx_latency(latency)),
     ]
     for path, name, text in blocks:
         print(f"--- {path.name}: {name}\n{text}\n")

@@ -111,7 +111,6 @@ def test_lora_run_checks_its_adapter_on_the_base_model(runs: dict[str, Path]) ->
     report = check_export(runs["lora"])
     adapter = report["artifacts"]["adapter"]
     assert adapter["loaded"] and adapter["passed"] and report["passed"], report
-    assert adapter["note"] is None  # the tiny base knows the three classes: loads as documented
     assert adapter["max_abs_logit_diff"] < 1e-5
 
 

@@ -285,7 +285,6 @@ def _judge(name: str, got: dict[str, Any] | None, plan: dict[str, Any], tol: Tol
         "loader": loader,
         "loaded": bool(got and got.get("loaded")),
         "error": None,
-        "note": (got or {}).get("note"),
         "tolerance": asdict(tol),
     }
     if not entry["loaded"]:
@@ -343,7 +342,7 @@ def compare(
 # ------------------------------------------------------------------------------- findings
 def report_findings(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Coach findings (``workbench.coach.Finding.to_dict()`` shape) for what a report says
-    is wrong: a ``warning`` per artifact that failed or carries a note, an ``info`` when
+    is wrong: a ``warning`` per artifact that failed, an ``info`` when
     nothing could be checked; ``[]`` for a clean pass."""
     if not report.get("checked"):
         reason = str(report.get("reason", "")).removeprefix("not checked: ")
@@ -360,16 +359,6 @@ def report_findings(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     for name, entry in report.get("artifacts", {}).items():
         if not entry.get("passed"):
             found.append(_failed(name, entry, report))
-        if entry.get("note"):
-            found.append(
-                _finding(
-                    "warning",
-                    f"{name}/: {entry['note']}",
-                    "A user loading this artifact the documented way gets something other "
-                    "than the checked model.",
-                    "Load it as the note says, or re-export it with its class names.",
-                )
-            )
     return found
 
 

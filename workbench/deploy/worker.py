@@ -38,29 +38,29 @@ def main(argv: Sequence[str]) -> int:
 
 def _attempt(name: str, path: Path, job: dict[str, Any]) -> dict[str, Any]:
     try:
-        (labels, log_probs), note = _predict(name, path, job)
+        labels, log_probs = _predict(name, path, job)
     except Exception as err:  # one broken artifact is a result, not the end of the check
         traceback.print_exc(file=sys.stderr)
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
         return {"loaded": False, "error": f"{type(err).__name__}: {first}"[:500]}
-    return {"loaded": True, "labels": labels, "log_probs": log_probs, "note": note}
+    return {"loaded": True, "labels": labels, "log_probs": log_probs}
 
 
-def _predict(name: str, path: Path, job: dict[str, Any]) -> tuple[Output, str | None]:
+def _predict(name: str, path: Path, job: dict[str, Any]) -> Output:
     from workbench.deploy.onnx import quiet_libraries
 
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     with quiet_libraries():
         if job["mode"] == "image":
-            return _image_model(job), None
+            return _image_model(job)
         texts = [_clip(str(t), job["max_length"]) for t in job["inputs"]]
         if name == "model":
-            return _pipeline(path, texts, job["max_length"]), None
+            return _pipeline(path, texts, job["max_length"])
         if name == "adapter":
             return _adapter(path, texts, job["max_length"], job["labels"])
         if name == "onnx":
-            return _onnx(path, texts, job["max_length"]), None
+            return _onnx(path, texts, job["max_length"])
     raise ValueError(f"unknown artifact {name!r}")
 
 
@@ -99,9 +99,7 @@ def _pipeline(folder: Path, texts: list[str], max_length: int) -> Output:
     return labels, rows
 
 
-def _adapter(
-    folder: Path, texts: list[str], max_length: int, run_labels: list[str]
-) -> tuple[Output, str | None]:
+def _adapter(folder: Path, texts: list[str], max_length: int, run_labels: list[str]) -> Output:
     """``adapter/`` on its base model, loaded exactly as its model card shows: with the
     run's classes (summary.json ``labels``), which the adapter folder does not record."""
     from peft import AutoPeftModelForSequenceClassification
@@ -116,7 +114,7 @@ def _adapter(
     )
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     labels = _labels(model.config)
-    return (labels, _torch_rows(model.eval(), tokenizer, texts, max_length)), None
+    return labels, _torch_rows(model.eval(), tokenizer, texts, max_length)
 
 
 def _labels(config: Any) -> list[str]:
