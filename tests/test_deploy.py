@@ -151,7 +151,7 @@ def test_failing_report_becomes_coach_findings(corrupted: dict) -> None:
     messages = " | ".join(f.message for f in found)
     assert "model/ disagrees" in messages and "onnx/ disagrees" in messages
     assert "adapter/ could not be checked" in messages
-    assert all(f.fix and f.why and f.stage == "diagnosis" for f in found)
+    assert all(f.fix and f.why and f.stage == "export" for f in found)
 
 
 # ------------------------------------------------------------------------------ the comparison

@@ -41,7 +41,11 @@ SEVERITY_STYLE = {
     "info": ("#37608a", "#f1f5f9"),
 }
 SEVERITY_LABEL = {"error": "error", "warning": "warning", "info": "note"}
-STAGE_LABEL = {"preflight": "before training", "diagnosis": "after training"}
+STAGE_LABEL = {
+    "preflight": "before training",
+    "diagnosis": "after training",
+    "export": "export check",
+}
 
 
 def as_findings(items: Iterable[Finding | dict[str, Any]]) -> list[Finding]:

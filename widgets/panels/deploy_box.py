@@ -22,10 +22,11 @@ from widgets.panels.coach_panel import FindingsView
 from widgets.render import html
 
 NOT_CHECKED = (
-    "export not checked yet: Check export loads model/ (and adapter/, onnx/ where the run "
-    "has them) in a fresh Python process and compares them with the evaluated model on up "
-    "to {sample} test examples (about half a minute)"
+    "export not checked yet: Check export loads {artifacts} in a fresh Python process and "
+    "compares them with the evaluated model on up to {sample} test examples (about half a "
+    "minute){onnx}"
 )
+PASSED = "#1a7f37"  # a passed check: green, apart from the grey of "not checked yet"
 
 
 class DeployBox(w.VBox):
@@ -41,6 +42,7 @@ class DeployBox(w.VBox):
         self.sample = sample
         self.run_dir: Path | None = None
         self.report: dict[str, Any] | None = None
+        self.exported = ""  # what Export ONNX wrote, said above the check's verdict
         self.check_button = w.Button(
             description="Check export",
             icon="check",
@@ -74,6 +76,8 @@ class DeployBox(w.VBox):
         from workbench.deploy import read_report
         from workbench.deploy.onnx import onnx_exportable
 
+        if run_dir != self.run_dir:
+            self.exported = ""
         self.run_dir = run_dir
         self.layout.display = None if run_dir is not None else "none"
         if run_dir is None:
@@ -109,7 +113,10 @@ class DeployBox(w.VBox):
 
         try:
             if onnx:
-                export_onnx(run_dir)
+                from workbench.cli.export import onnx_line
+
+                path = export_onnx(run_dir)
+                self.exported = f"wrote {path.parent.name}/{path.name} ({onnx_line(path.parent)})"
             check_export(run_dir, sample=self.sample)  # writes export_report.json
         except Exception as err:  # shown in the box, never a traceback in the output
             if run_dir == self.run_dir:
@@ -124,53 +131,100 @@ class DeployBox(w.VBox):
         from workbench.deploy import report_findings
 
         self.report = report
+        exported = html.note(self.exported) if self.exported else ""
         if report is None:
-            self.status.value = html.note(NOT_CHECKED.format(sample=self.sample))
+            self.status.value = exported + html.note(self._not_checked())
             self.table.value = ""
             self.findings.show([])
             return
-        self.status.value = (html.note if report.get("passed") else html.error)(
-            verdict_line(report)
+        line = verdict_line(report)
+        if report.get("passed"):
+            verdict = html.note("✓ " + line, color=PASSED)
+        else:
+            verdict = (html.note if report.get("passed") is None else html.error)(line)
+        self.status.value = exported + verdict
+        rows = report_rows(report)
+        # scrolls sideways in a narrow notebook instead of cutting columns off
+        self.table.value = (
+            f"<div style='overflow-x:auto;max-width:100%'>{html.table(rows, COLUMNS)}</div>"
+            if rows
+            else ""
         )
-        self.table.value = html.table(report_rows(report), COLUMNS) if report_rows(report) else ""
         self.findings.show(report_findings(report))
 
+    def _not_checked(self) -> str:
+        from workbench.deploy.onnx import onnx_exportable
 
-COLUMNS = ["artifact", "loaded with", "agreement", "max |Δ log p|", "max |Δ p|", "allowed", ""]
+        run = self.run_dir
+        present = [f"{n}/" for n in ("model", "adapter", "onnx") if run and (run / n).is_dir()]
+        onnx = (
+            "; Export ONNX writes onnx/model.onnx first, then checks it too"
+            if run and onnx_exportable(run) and "onnx/" not in present
+            else ""
+        )
+        return NOT_CHECKED.format(
+            artifacts=" and ".join(present) or "the run's exports", sample=self.sample, onnx=onnx
+        )
+
+
+COLUMNS = [
+    "artifact",
+    "loaded with",
+    "agreement",
+    "max |Δ log p|",
+    "max |Δ p|",
+    "allowed Δ · agreement",
+    "verdict",
+]
+#: Short names of the loaders in the table (export_report.json keeps the full call).
+SHORT_LOADERS = (
+    ("AutoPeft", "peft AutoPeftModel…"),
+    ("pipeline", "transformers pipeline"),
+    ("onnxruntime", "onnxruntime"),
+    ("load_run", "workbench load_run"),
+)
 
 
 def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One table row per checked artifact."""
+    """One table row per checked artifact; what went wrong is in the findings below."""
     rows = []
     for name, entry in (report.get("artifacts") or {}).items():
-        tol = (entry.get("tolerance") or {}).get("max_abs_logit_diff")
+        tol = entry.get("tolerance") or {}
+        loader = str(entry.get("loader", ""))
+        short = next((label for key, label in SHORT_LOADERS if key in loader), loader)
         loaded = "agreement" in entry
+        delta, agree = tol.get("max_abs_logit_diff"), tol.get("min_agreement")
+        allowed = [f"≤ {delta:g}" if isinstance(delta, float) else ""]
+        allowed += [f"≥ {agree:.0%}"] if isinstance(agree, float) else []
         rows.append(
             {
                 "artifact": f"{name}/",
-                "loaded with": entry.get("loader", ""),
-                "agreement": f"{entry['agreement']:.3f}" if loaded else "—",
+                "loaded with": short,
+                "agreement": f"{entry['agreement']:.1%}" if loaded else "—",
                 "max |Δ log p|": f"{entry['max_abs_logit_diff']:.1e}" if loaded else "—",
                 "max |Δ p|": f"{entry['max_abs_prob_diff']:.1e}" if loaded else "—",
-                "allowed": f"{tol:g}" if isinstance(tol, float) else "",
-                "": "ok" if entry.get("passed") else f"FAILED {entry.get('error') or ''}".strip(),
+                "allowed Δ · agreement": " · ".join(a for a in allowed if a),
+                "verdict": "ok"
+                if entry.get("passed")
+                else ("FAILED" if loaded else "FAILED: did not load"),
             }
         )
     return rows
 
 
 def verdict_line(report: dict[str, Any]) -> str:
-    """``export check passed: 3 artifacts agree with the evaluated model on 256 test
+    """``export check passed: model/, onnx/ agree with the evaluated model on 256 test
     examples (2026-12-06 10:31 UTC)``, or what failed, or why nothing was checked."""
-    when = str(report.get("finished", ""))[:16].replace("T", " ")
+    when = str(report.get("finished", ""))[:16].replace("T", " ") + " UTC"
     if not report.get("checked"):
         return f"{report.get('reason', 'export not checked')} ({when})"
     artifacts = report.get("artifacts") or {}
     examples = next(iter(artifacts.values()), {}).get("examples", "?")
     bad = [f"{n}/" for n, e in artifacts.items() if not e.get("passed")]
     if bad:
+        verb = "does" if len(bad) == 1 else "do"
         return (
-            f"export check FAILED: {', '.join(bad)} does not match the evaluated model on "
+            f"export check FAILED: {', '.join(bad)} {verb} not match the evaluated model on "
             f"{examples} test examples ({when}); see the warnings below before deploying"
         )
     return (

@@ -17,7 +17,7 @@ the Explain tab (``on_explain``); a panel on its own opens the Explain view the 
 asks for (:class:`~widgets.explain.explain_tab.ExplainTab`) below the rows. A task can add pictures
 (``Task.evaluation_pictures``): an image run shows its misclassified test images as a grid.
 
-Below, :class:`~widgets.panels.deploy_box.DeployBox` checks the run's exported copies
+Under the metrics, :class:`~widgets.panels.deploy_box.DeployBox` checks the run's exported copies
 against the evaluated model in a fresh process (``export_report.json``) and exports ONNX.
 """
 
@@ -109,11 +109,11 @@ class EvaluatePanel(w.VBox):
             *([form.notice] if form is not None else []),  # what Apply changed
             self.generations,
             w.HBox([self.per_class, self.confusion]),
+            self.deploy,  # above the long list of mistakes, where it is seen
             w.HTML("<b>Misclassified test examples</b> (most confident first)"),
             self.pictures,
             self.misclassified,
             self.mistakes,
-            self.deploy,
         ]
         super().__init__(self._parts)
         if run is not None:

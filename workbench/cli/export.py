@@ -43,7 +43,9 @@ def add_parser(sub: Any) -> None:
         "(text-classification runs). Default: none, only the check.",
     )
     p.add_argument(
-        "--opset", type=int, help="ONNX opset to target. Default: torch's (18 with torch 2.13)."
+        "--opset",
+        type=int,
+        help="ONNX opset to target. Default: the exporter's (20 with torch 2.13).",
     )
     p.add_argument(
         "--sample",
@@ -98,7 +100,7 @@ def onnx_line(folder: Path) -> str:
     info = json.loads(info_file.read_text(encoding="utf-8"))
     inputs = "/".join(info.get("inputs", {}))
     diff = info.get("probe_max_abs_logit_diff")
-    probe = f"; max |Δ logit| vs PyTorch {diff:.1e}" if isinstance(diff, float) else ""
+    probe = f"; its logits within {diff:.1e} of PyTorch's" if isinstance(diff, float) else ""
     return f"opset {info.get('opset')}, {inputs} with dynamic batch and sequence axes{probe}"
 
 
@@ -114,14 +116,14 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     for name, entry in report.get("artifacts", {}).items():
         tol = entry.get("tolerance", {}).get("max_abs_logit_diff")
         if "agreement" in entry:
-            verdict = "ok" if entry.get("passed") else "DISAGREES"
+            verdict = "ok" if entry.get("passed") else "FAILED"
             lines.append(
-                f"  {name + '/':<9} agreement {entry['agreement']:.3f}  "
+                f"  {name + '/':<9} agreement {entry['agreement']:6.1%}  "
                 f"max |Δ log p| {entry['max_abs_logit_diff']:.1e}  "
                 f"max |Δ p| {entry['max_abs_prob_diff']:.1e}  (allowed {tol:g})  {verdict}"
             )
         else:
-            lines.append(f"  {name + '/':<9} not loaded: {entry.get('error')}")
+            lines.append(f"  {name + '/':<9} FAILED: could not load it (see the warning below)")
     verdict = {True: "passed", False: "FAILED", None: "not checked"}[report.get("passed")]
-    lines.append(f"export check {verdict}: {Path(report['run']) / 'export_report.json'}")
+    lines.append(f"export check {verdict} (report: {Path(report['run']) / 'export_report.json'})")
     return lines

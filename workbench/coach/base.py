@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from workbench.config import TrainConfig
 
 SEVERITIES = ("info", "warning", "error")
-STAGES = ("preflight", "diagnosis")
+STAGES = ("preflight", "diagnosis", "export")  # export: the export check (workbench.deploy)
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,7 @@ def export_onnx(run_dir: str | Path, *, opset: int | None = None) -> Path:
     run_dir:
         A finished text-classification run (``model/`` present).
     opset:
-        ONNX opset to target; None takes torch's default (18 with torch 2.13).
+        ONNX opset to target; None takes the exporter's default (20 with torch 2.13).
 
     The graph takes ``input_ids``, ``attention_mask`` (and ``token_type_ids`` where the
     tokenizer makes them), each ``(batch, sequence)`` int64 with both axes dynamic, and

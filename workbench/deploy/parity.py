@@ -375,8 +375,12 @@ def _failed(name: str, entry: Mapping[str, Any], report: Mapping[str, Any]) -> d
             f" and max |Δ p| {entry['max_abs_prob_diff']:.3g} (allowed "
             f"{tol.get('max_abs_logit_diff', 0):g})"
         )
+    model_failed = not (report.get("artifacts", {}).get("model") or {}).get("passed", True)
     fix = {
-        "onnx": "Export it again (export_onnx / `workbench export --format onnx`) and "
+        "onnx": "onnx/ is made from model/, which fails the check too: fix model/ first "
+        "(train the run again), then export ONNX again."
+        if model_failed
+        else "Export it again (export_onnx / `workbench export --format onnx`) and "
         "re-check; do not serve this file until the check passes.",
         "adapter": "Train the run again, or deploy model/ (adapters merged) instead; do not "
         "use this adapter until the check passes.",
@@ -403,7 +407,7 @@ def _finding(severity: str, message: str, why: str, fix: str) -> dict[str, Any]:
         "why": why,
         "fix": fix,
         "changes": {},
-        "stage": "diagnosis",
+        "stage": "export",
     }
 
 
