@@ -21,8 +21,9 @@ revision it quotes:
 * ``image-table`` (README *Image classification*): ``bench/image_baseline.py``'s fine-tuned
   EfficientNet-Lite0 against the same model from random weights and a pixel-space logistic
   regression on one Fashion-MNIST split (``image-<date>.json``);
-* ``onnx-latency`` (README *Deploy*): ``bench/onnx_latency.py``'s ONNX Runtime against
-  PyTorch eager latency at batch 1 and 32, with the A/A pair (``onnx-latency-<date>.json``).
+* ``onnx-latency`` (README *Deploy*, ``docs/onnx.md``): ``bench/onnx_latency.py``'s ONNX
+  Runtime against PyTorch eager latency at batch 1 and 32, with the A/A pair
+  (``onnx-latency-<date>.json``).
 
 The newest file of each kind is used unless one is named (``--bench FILE`` …). After
 ``--write``, ``python bench/report.py docs/benchmarks.md`` carries the findings into the
@@ -44,6 +45,7 @@ from report import AA, RATIOS, aa_spread, loss_gap, paired_ratio, paired_ratios
 RESULTS = ROOT / "bench" / "results"
 README = ROOT / "README.md"
 FINDINGS = ROOT / "bench" / "findings.md"
+ONNX_DOC = ROOT / "docs" / "onnx.md"
 README_ROWS = {  # the comparisons the README shows, in its words
     AA[0]: "B-again / B: arm B run twice (A/A)",
     "B / A, both length-grouped": "B / A, both length-grouped",
@@ -258,8 +260,19 @@ def onnx_latency(record: dict[str, Any]) -> str:
     def ratio(r: dict[str, float]) -> str:
         return f"{r['median']:.2f}× ({r['min']:.2f}–{r['max']:.2f})"
 
-    rows = []
+    def spread(values: list[float]) -> str:
+        return f"{min(values):.2f}–{max(values):.2f}×"
+
+    aa = [r["ratio_pytorch_again"] for r in record["results"].values()]
+    aa_medians = [a["median"] for a in aa]
+    aa_repeats = [a["min"] for a in aa] + [a["max"] for a in aa]
+
+    rows: list[str] = []
+    batch: dict[str, list[float]] = {}
     for r in record["results"].values():
+        batch.setdefault("one" if r["batch"] == 1 else "many", []).append(
+            r["ratio_onnxruntime"]["median"]
+        )
         ms = {k: 1000 * statistics.median(v) for k, v in r["seconds"].items()}
         rows.append(
             f"| {r['threads']} | {r['batch']} × {settings['sequence_tokens']} "
@@ -272,6 +285,12 @@ def onnx_latency(record: dict[str, Any]) -> str:
             "| ORT / PyTorch | A/A: PyTorch again / PyTorch |",
             "|--:|--:|--:|--:|--:|--:|",
             *rows,
+            "",
+            f"One text at a time ONNX Runtime takes {spread(batch['one'])} of PyTorch's time; "
+            f"at batch 32, {spread(batch['many'])}. The A/A pair (PyTorch timed twice) has "
+            f"medians {spread(aa_medians)} and single repeats {spread(aa_repeats)}: a ratio "
+            "inside that is no measured difference. Largest logit difference between the "
+            f"two: {max(r['max_abs_logit_diff'] for r in record['results'].values()):.0e}.",
             "",
             f"{settings['model']}; medians of {settings['repeats']} interleaved repeats after "
             f"{settings['warmup']} warm-ups, lowest–highest repeat in brackets; "
@@ -312,6 +331,7 @@ def main() -> None:
         (README, "sweep-table", sweep_table(searched)),
         (README, "image-table", image_table(images)),
         (README, "onnx-latency", onnx_latency(latency)),
+        (ONNX_DOC, "onnx-latency", onnx_latency(latency)),
     ]
     for path, name, text in blocks:
         print(f"--- {path.name}: {name}\n{text}\n")
