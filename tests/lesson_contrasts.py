@@ -161,6 +161,15 @@ def check_06(runs: dict[str, dict], shown: str) -> None:
             f"deployed: {line.group(0)!r}, expected {label} with p >= 0.45"
         )
         assert line.group(3) == "True", f"merged model and adapter disagree: {line.group(0)!r}"
+    # The export check: every exported copy agrees with the evaluated model on the test
+    # tweets it compares, float rounding apart (measured: 100 %, max |Δ log p| 3e-6).
+    assert "export check passed (report: " in shown, "the lesson's export check did not pass"
+    for artifact in ("model/", "adapter/", "onnx/"):
+        row = re.search(
+            rf"{re.escape(artifact)}\s+agreement\s+([\d.]+)%\s+max \|Δ log p\| (\S+)", shown
+        )
+        assert row, f"no export check row for {artifact}"
+        assert float(row.group(1)) == 100.0 and float(row.group(2)) < 1e-5, row.group(0)
     # The topic table behind that: most flight tweets negative (0.72), car tweets neutral (0.89).
     header = re.search(
         r"\n\s*(?:sentiment\s+)?(negative|neutral|positive)\s+(\w+)\s+(\w+)\s*\n", shown

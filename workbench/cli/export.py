@@ -60,7 +60,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.deploy import check_export, report_findings
+    from workbench.deploy import check_export, report_findings, summary_lines
 
     run_ = open_run(args.run)
     if args.sample < 1:
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report)
     else:
-        for line in report_lines(report):
+        for line in summary_lines(report):
             print(line)
     findings = report_findings(report)
     if not args.json:
@@ -102,28 +102,3 @@ def onnx_line(folder: Path) -> str:
     diff = info.get("probe_max_abs_logit_diff")
     probe = f"; its logits within {diff:.1e} of PyTorch's" if isinstance(diff, float) else ""
     return f"opset {info.get('opset')}, {inputs} with dynamic batch and sequence axes{probe}"
-
-
-def report_lines(report: dict[str, Any]) -> list[str]:
-    """The check as a short table: one line per artifact, then the report's path."""
-    if not report.get("checked"):
-        return [f"export check: {report.get('reason', 'not checked')}"]
-    first: dict[str, Any] = next(iter(report.get("artifacts", {}).values()), {})
-    lines = [
-        f"export check: {first.get('examples', '?')} test examples in a fresh process, "
-        "against the evaluated model's test predictions"
-    ]
-    for name, entry in report.get("artifacts", {}).items():
-        tol = entry.get("tolerance", {}).get("max_abs_logit_diff")
-        if "agreement" in entry:
-            verdict = "ok" if entry.get("passed") else "FAILED"
-            lines.append(
-                f"  {name + '/':<9} agreement {entry['agreement']:6.1%}  "
-                f"max |Δ log p| {entry['max_abs_logit_diff']:.1e}  "
-                f"max |Δ p| {entry['max_abs_prob_diff']:.1e}  (allowed {tol:g})  {verdict}"
-            )
-        else:
-            lines.append(f"  {name + '/':<9} FAILED: could not load it (see the warning below)")
-    verdict = {True: "passed", False: "FAILED", None: "not checked"}[report.get("passed")]
-    lines.append(f"export check {verdict} (report: {Path(report['run']) / 'export_report.json'})")
-    return lines

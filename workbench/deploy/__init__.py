@@ -29,6 +29,7 @@ from workbench.deploy.parity import (
     compare,
     read_report,
     report_findings,
+    summary_lines,
 )
 
 __all__ = [
@@ -47,5 +48,6 @@ __all__ = [
     "onnx_session",
     "read_report",
     "report_findings",
+    "summary_lines",
     "write_onnx",
 ]
