@@ -108,7 +108,8 @@ class EvaluatePanel(w.VBox):
             self.findings,
             *([form.notice] if form is not None else []),  # what Apply changed
             self.generations,
-            w.HBox([self.per_class, self.confusion]),
+            # side by side where they fit; the matrix goes below in a narrow notebook
+            w.HBox([self.per_class, self.confusion], layout=w.Layout(flex_flow="row wrap")),
             self.deploy,  # above the long list of mistakes, where it is seen
             w.HTML("<b>Misclassified test examples</b> (most confident first)"),
             self.pictures,
@@ -215,7 +216,7 @@ class EvaluatePanel(w.VBox):
         self.explain_buttons = []
         rows = []
         for row in self.rows:
-            button = w.Button(description="Explain", layout=w.Layout(width="80px"))
+            button = w.Button(description="Explain", layout=w.Layout(width="96px"))
             button.on_click(lambda _, r=row: self.explain(r))
             self.explain_buttons.append(button)
             rows.append(w.HBox([button, w.HTML(_row_html(row))]))
