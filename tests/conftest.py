@@ -80,6 +80,25 @@ def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(out)
 
 
+def curve_events(val_losses: list[float], train_losses: list[float]) -> list[dict]:  # type: ignore[type-arg]
+    """Step events with losses ``train_losses`` and evaluations spread evenly over them."""
+    ev = [
+        {"type": "step", "step": i + 1, "loss": v, "lr": 1e-3} for i, v in enumerate(train_losses)
+    ]
+    per = len(train_losses) // len(val_losses)
+    ev += [
+        {
+            "type": "eval",
+            "step": (i + 1) * per,
+            "val_loss": v,
+            "val_macro_f1": 0.5,
+            "val_accuracy": 0.5,
+        }
+        for i, v in enumerate(val_losses)
+    ]
+    return sorted(ev, key=lambda e: e["step"])
+
+
 def toy_frame(n_per_class: int = 50, seed: int = 0):  # type: ignore[no-untyped-def]
     """A learnable 3-class text dataset (``workbench.toy.toy_frame``)."""
     from workbench.toy import toy_frame as frame

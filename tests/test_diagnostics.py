@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
+from conftest import curve_events
+
 from workbench.config import TrainConfig
 from workbench.diagnostics import detect_overfitting
 
 
-def _events(val_losses: list[float], train_losses: list[float]) -> list[dict]:  # type: ignore[type-arg]
-    ev = [
-        {"type": "step", "step": i + 1, "loss": v, "lr": 1e-3} for i, v in enumerate(train_losses)
-    ]
-    per = len(train_losses) // len(val_losses)
-    ev += [
-        {
-            "type": "eval",
-            "step": (i + 1) * per,
-            "val_loss": v,
-            "val_macro_f1": 0.5,
-            "val_accuracy": 0.5,
-        }
-        for i, v in enumerate(val_losses)
-    ]
-    return sorted(ev, key=lambda e: e["step"])
-
-
 def test_overfitting_flag_needs_rising_val_and_falling_train_loss() -> None:
     falling = [1.0 - 0.01 * i for i in range(60)]
-    flagged = detect_overfitting(_events([0.9, 0.7, 0.75, 0.8], falling), TrainConfig())
+    flagged = detect_overfitting(curve_events([0.9, 0.7, 0.75, 0.8], falling), TrainConfig())
     assert flagged is not None
     assert any("weight decay" in s for s in flagged["suggestions"])
     assert any("early stopping" in s for s in flagged["suggestions"])
-    assert detect_overfitting(_events([0.9, 0.8, 0.7, 0.6], falling)) is None
+    assert detect_overfitting(curve_events([0.9, 0.8, 0.7, 0.6], falling)) is None
     flat = [1.0] * 60
-    assert detect_overfitting(_events([0.9, 0.7, 0.75, 0.8], flat)) is None
+    assert detect_overfitting(curve_events([0.9, 0.7, 0.75, 0.8], flat)) is None
 
 
 def test_overfitting_advice_is_sized_for_the_run() -> None:

@@ -4,6 +4,7 @@ drawn without pyplot, labelled by the caller's names."""
 from __future__ import annotations
 
 import pytest
+from conftest import curve_events
 
 from workbench.plots import (
     majority_baseline,
@@ -14,29 +15,11 @@ from workbench.plots import (
 )
 
 
-def _curve_events(val_losses: list[float], train_losses: list[float]) -> list[dict]:  # type: ignore[type-arg]
-    ev = [
-        {"type": "step", "step": i + 1, "loss": v, "lr": 1e-3} for i, v in enumerate(train_losses)
-    ]
-    per = len(train_losses) // len(val_losses)
-    ev += [
-        {
-            "type": "eval",
-            "step": (i + 1) * per,
-            "val_loss": v,
-            "val_macro_f1": 0.5,
-            "val_accuracy": 0.5,
-        }
-        for i, v in enumerate(val_losses)
-    ]
-    return sorted(ev, key=lambda e: e["step"])
-
-
 def test_plots_draw_the_curves_without_pyplot() -> None:
     import sys
 
     falling = [1.0 - 0.01 * i for i in range(60)]
-    fig, (loss_ax, _) = plot_training_curves(_curve_events([0.9, 0.7, 0.75, 0.8], falling))
+    fig, (loss_ax, _) = plot_training_curves(curve_events([0.9, 0.7, 0.75, 0.8], falling))
     labels = [line.get_label() for line in loss_ax.get_lines()]
     assert {"train (raw)", "train (smoothed)", "validation"} <= set(labels)
     # pyplot is never needed (another test in this process may have loaded it via captum,

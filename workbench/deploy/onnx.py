@@ -27,14 +27,13 @@ import importlib
 import io
 import json
 import logging
-import os
-import shutil
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import RunError, UserError
+from workbench.models.weights import write_dir
 
 ONNX_FOLDER = "onnx"
 ONNX_FILE = "model.onnx"
@@ -125,16 +124,8 @@ def export_onnx(run_dir: str | Path, *, opset: int | None = None) -> Path:
         )
     require_onnx()
     target = run.path / ONNX_FOLDER
-    tmp = target.with_name(target.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
-        write_onnx(model_dir, tmp, opset=opset)
-        _swap_in(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    # written aside and swapped in: a failed or killed export keeps the previous onnx/
+    write_dir(target, lambda tmp: write_onnx(model_dir, tmp, opset=opset))
     return target / ONNX_FILE
 
 
@@ -262,22 +253,6 @@ def _write_info(out: Path, names: Sequence[str], program: Any, diff: float) -> N
         },
     }
     (out / "export.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-
-
-def _swap_in(tmp: Path, target: Path) -> None:
-    """Rename ``tmp`` to ``target``; a previous ``target`` stays until the new one is in."""
-    old = target.with_name(target.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        os.replace(target, old)
-    try:
-        os.replace(tmp, target)
-    except OSError:
-        if old.exists() and not target.exists():
-            os.replace(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def onnx_session(folder: str | Path, threads: int | None = None) -> Any:

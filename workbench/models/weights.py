@@ -75,7 +75,7 @@ def commit_dir(tmp: Path, target: Path) -> None:
         shutil.rmtree(old)
 
 
-def write_dir(target: Path, write: Callable[[Path], None]) -> None:
+def write_dir(target: Path, write: Callable[[Path], object]) -> None:
     """Fill a fresh temp folder with ``write(tmp)``, then swap it in for ``target``.
 
     A kill mid-way leaves the previous ``target`` (or none), never half a folder that
